@@ -1,0 +1,3 @@
+module github.com/caremetrics/caremetrics
+
+go 1.26

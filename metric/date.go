@@ -1,0 +1,143 @@
+package metric
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Date is a calendar day, counted in days since 1970-01-01. Measures work
+// at day precision, so a plain integer keeps comparisons and windows exact
+// and free of time zones.
+type Date int32
+
+// Sentinels for a date that is absent. NoDate sorts after every real date,
+// so "died on or before X" is false for a member with no death date.
+const (
+	MinDate Date = -1 << 31
+	NoDate  Date = 1<<31 - 1
+)
+
+// DateOf returns the Date of the calendar day y-m-d; out-of-range months and
+// days are normalised as time.Date does.
+func DateOf(y int, m time.Month, d int) Date {
+	return Date(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+}
+
+// ParseDate parses an ISO 8601 calendar date (YYYY-MM-DD) and rejects days
+// that do not exist, such as 2025-02-30.
+func ParseDate(s string) (Date, error) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return 0, fmt.Errorf("invalid date %q: want YYYY-MM-DD", s)
+	}
+	y, err1 := strconv.Atoi(s[0:4])
+	m, err2 := strconv.Atoi(s[5:7])
+	d, err3 := strconv.Atoi(s[8:10])
+	if err1 != nil || err2 != nil || err3 != nil || s[0] == '+' || s[0] == '-' || s[5] == '+' || s[8] == '+' {
+		return 0, fmt.Errorf("invalid date %q: want YYYY-MM-DD", s)
+	}
+	if m < 1 || m > 12 || d < 1 || d > daysIn(y, time.Month(m)) {
+		return 0, fmt.Errorf("invalid date %q: no such day", s)
+	}
+	return DateOf(y, time.Month(m), d), nil
+}
+
+// MustParseDate is ParseDate for constants in code and tests; it panics on a
+// malformed literal.
+func MustParseDate(s string) Date {
+	d, err := ParseDate(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// Time returns the day as midnight UTC.
+func (d Date) Time() time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
+
+// YMD returns the year, month and day.
+func (d Date) YMD() (int, time.Month, int) { return d.Time().Date() }
+
+// IsZero reports whether d is one of the absent-date sentinels.
+func (d Date) IsZero() bool { return d == NoDate || d == MinDate }
+
+// String formats d as YYYY-MM-DD, or "" for an absent date.
+func (d Date) String() string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.Time().Format(time.DateOnly)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Date) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*d = NoDate
+		return nil
+	}
+	v, err := ParseDate(string(b))
+	*d = v
+	return err
+}
+
+// AddDays returns d shifted by n days.
+func (d Date) AddDays(n int) Date { return Date(int64(d) + int64(n)) }
+
+// AddMonths returns the same day n months later, clamped to the end of a
+// shorter month (Jan 31 + 1 month = Feb 28 or 29), the convention of HEDIS
+// and CQL date arithmetic.
+func (d Date) AddMonths(n int) Date {
+	y, m, day := d.YMD()
+	total := int(m) - 1 + n
+	ny := y + floorDiv(total, 12)
+	nm := time.Month(total - floorDiv(total, 12)*12 + 1)
+	if last := daysIn(ny, nm); day > last {
+		day = last
+	}
+	return DateOf(ny, nm, day)
+}
+
+// AddYears returns the same day n years later; Feb 29 becomes Feb 28 in a
+// year that has none.
+func (d Date) AddYears(n int) Date { return d.AddMonths(12 * n) }
+
+// YearsUntil returns the number of whole years completed from d to on (age in
+// completed years when d is a birth date); negative when on is before d.
+func (d Date) YearsUntil(on Date) int {
+	return d.MonthsUntil(on) / 12
+}
+
+// MonthsUntil returns the number of whole months completed from d to on.
+// A month is complete on the same day number of a later month, or on the
+// last day of a month too short to have it.
+func (d Date) MonthsUntil(on Date) int {
+	if on < d {
+		return -d.monthsFrom(on)
+	}
+	return on.monthsFrom(d)
+}
+
+func (d Date) monthsFrom(start Date) int {
+	y1, m1, _ := start.YMD()
+	y2, m2, _ := d.YMD()
+	n := (y2-y1)*12 + int(m2) - int(m1)
+	if start.AddMonths(n) > d {
+		n--
+	}
+	return n
+}
+
+func daysIn(y int, m time.Month) int {
+	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+func floorDiv(a, b int) int {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
