@@ -1,9 +1,7 @@
 package eval
 
 import (
-	"math"
-
-	"github.com/caremetrics/caremetrics/metric"
+	"github.com/caremetrics/caremetrics/dsl"
 )
 
 // Data is a cohort grouped by member and ready for evaluation: the three
@@ -34,112 +32,39 @@ type Data struct {
 	Reconciliation Reconciliation
 }
 
-// Member is one row of the members table plus the ranges of its events and
-// spans in Data.Events and Data.Spans.
-type Member struct {
-	ID        string
-	BirthDate metric.Date
-	// DeathDate is metric.NoDate when the member has none.
-	DeathDate metric.Date
-	// Sex, Ethnicity and Language are "" when null.
-	Sex, Ethnicity, Language string
-	// Race lists the member's race categories, in the order given; empty
-	// when null or empty.
-	Race              []string
-	InterpreterNeeded Tristate
-	Disability        Tristate
-
-	EventsStart, EventsEnd int32
-	SpansStart, SpansEnd   int32
-}
-
-// Tristate is a nullable boolean.
-type Tristate int8
-
-// The values of a Tristate.
-const (
-	Null Tristate = iota
-	False
-	True
+// The row types are defined by package dsl, which evaluates over them; the
+// aliases let callers of eval name them without importing dsl.
+type (
+	Member    = dsl.Member
+	Tristate  = dsl.Tristate
+	Event     = dsl.Event
+	Span      = dsl.Span
+	Benefits  = dsl.Benefits
+	CodeID    = dsl.CodeID
+	AttrKind  = dsl.AttrKind
+	Attribute = dsl.Attribute
 )
 
-// String returns "true", "false" or "" for null.
-func (t Tristate) String() string {
-	switch t {
-	case True:
-		return "true"
-	case False:
-		return "false"
-	}
-	return ""
-}
-
-// Event is one row of the events table.
-type Event struct {
-	Date metric.Date
-	// End is metric.NoDate when the row has no end date.
-	End metric.Date
-	// Code indexes Data.Codes.
-	Code CodeID
-	// Claim indexes Data.Claims, or is -1 when the row has no claim id.
-	Claim int32
-	// Source indexes Data.Sources, or is -1 when null.
-	Source int16
-	// Value is NaN when null; use HasValue.
-	Value float64
-}
-
-// HasValue reports whether the event carries a numeric value.
-func (e *Event) HasValue() bool { return !math.IsNaN(e.Value) }
-
-// Span is one enrollment row: covered days Start..End inclusive.
-type Span struct {
-	Start, End metric.Date
-	Benefits   Benefits
-	// Plan is "" when null.
-	Plan string
-}
-
-// Benefits is a set of enrollment benefits.
-type Benefits uint16
-
-// The benefits of the canonical data model.
+// Values of Tristate, Benefits and AttrKind, re-exported from dsl.
 const (
-	Medical Benefits = 1 << iota
-	Dental
-	MentalHealth
-	ChemicalDependency
-	Pharmacy
+	Null               = dsl.Null
+	False              = dsl.False
+	True               = dsl.True
+	Medical            = dsl.Medical
+	Dental             = dsl.Dental
+	MentalHealth       = dsl.MentalHealth
+	ChemicalDependency = dsl.ChemicalDependency
+	Pharmacy           = dsl.Pharmacy
+	AttrString         = dsl.AttrString
+	AttrFloat          = dsl.AttrFloat
+	AttrInt            = dsl.AttrInt
+	AttrBool           = dsl.AttrBool
+	AttrDate           = dsl.AttrDate
+	AttrStrings        = dsl.AttrStrings
 )
-
-var benefitNames = []string{"medical", "dental", "mental_health", "chemical_dependency", "pharmacy"}
 
 // ParseBenefit returns the benefit named s (as written in the data model).
-func ParseBenefit(s string) (Benefits, bool) {
-	for i, n := range benefitNames {
-		if s == n {
-			return 1 << i, true
-		}
-	}
-	return 0, false
-}
-
-// String lists the benefits separated by ";", as CSV writes them.
-func (b Benefits) String() string {
-	out := ""
-	for i, n := range benefitNames {
-		if b&(1<<i) != 0 {
-			if out != "" {
-				out += ";"
-			}
-			out += n
-		}
-	}
-	return out
-}
-
-// CodeID is an interned (system, code) pair.
-type CodeID int32
+func ParseBenefit(s string) (Benefits, bool) { return dsl.ParseBenefit(s) }
 
 // CodeTable interns (system, code) pairs. Codes are stored normalised
 // (see dsl.NormalizeCode), so the same code written two ways is one id.
@@ -176,34 +101,6 @@ func (t *CodeTable) Lookup(system, code string) (CodeID, bool) {
 
 // Len returns the number of distinct codes.
 func (t *CodeTable) Len() int { return len(t.Values) }
-
-// AttrKind is the type of a member attribute as seen by expressions.
-type AttrKind uint8
-
-// The kinds of member attribute.
-const (
-	AttrString AttrKind = iota
-	AttrFloat
-	AttrInt
-	AttrBool
-	AttrDate
-	AttrStrings
-)
-
-// Attribute is an extra column of the members table. Exactly one of the
-// value slices matching Kind is set, indexed like Data.Members. Nulls are
-// "" for strings, NaN for floats, 0 for ints, false for bools and
-// metric.NoDate for dates.
-type Attribute struct {
-	Name    string
-	Kind    AttrKind
-	Strings []string
-	Floats  []float64
-	Ints    []int64
-	Bools   []bool
-	Dates   []metric.Date
-	Lists   [][]string
-}
 
 // Reconciliation accounts for every row read: per table and file, the rows
 // read and used, and the rows set aside with the reason.
