@@ -1,0 +1,643 @@
+package dsl
+
+import (
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+
+	"github.com/expr-lang/expr/ast"
+
+	"github.com/caremetrics/caremetrics/metric"
+)
+
+// function is one entry of the expression library: its signature for
+// expr's type checker, and a builder that turns checked arguments into a
+// closure. literal lists argument positions that must be literals and are
+// read from the syntax tree instead of compiled.
+type function struct {
+	sig     any
+	literal []int
+	build   func(c *checker, n *ast.CallNode, args []compiled) compiled
+}
+
+var functions map[string]function
+
+func init() {
+	functions = map[string]function{
+		// Dates.
+		"date": {sig: new(func(string) int), literal: []int{0}, build: func(c *checker, n *ast.CallNode, _ []compiled) compiled {
+			d, ok := c.dateLiteral(n.Arguments[0])
+			if !ok {
+				return compiled{}
+			}
+			return constInt(int64(d))
+		}},
+		"addDays": {sig: new(func(int, int) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			d, k := a[0].i, a[1].i
+			return compiled{k: kInt, i: func(r *Runner) int64 {
+				return dateOp(d(r), func(x metric.Date) metric.Date { return x.AddDays(int(k(r))) })
+			}}
+		}},
+		"addMonths": {sig: new(func(int, int) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			d, k := a[0].i, a[1].i
+			return compiled{k: kInt, i: func(r *Runner) int64 {
+				return dateOp(d(r), func(x metric.Date) metric.Date { return x.AddMonths(clampInt(k(r))) })
+			}}
+		}},
+		"addYears": {sig: new(func(int, int) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			d, k := a[0].i, a[1].i
+			return compiled{k: kInt, i: func(r *Runner) int64 {
+				return dateOp(d(r), func(x metric.Date) metric.Date { return x.AddYears(clampInt(k(r))) })
+			}}
+		}},
+		"birthday": {sig: new(func(int) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			k := a[0].i
+			return compiled{k: kInt, i: func(r *Runner) int64 { return int64(r.member.BirthDate.AddYears(clampInt(k(r)))) }}
+		}},
+		"ageOn": {sig: new(func(int) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			d := a[0].i
+			return compiled{k: kInt, i: func(r *Runner) int64 { return monthsBetween(r.member.BirthDate, d(r)) / 12 }}
+		}},
+		"ageInMonthsOn": {sig: new(func(int) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			d := a[0].i
+			return compiled{k: kInt, i: func(r *Runner) int64 { return monthsBetween(r.member.BirthDate, d(r)) }}
+		}},
+		"daysBetween": {sig: new(func(int, int) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			x, y := a[0].i, a[1].i
+			return compiled{k: kInt, i: func(r *Runner) int64 { return y(r) - x(r) }}
+		}},
+		"year": {sig: new(func(int) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			d := a[0].i
+			return compiled{k: kInt, i: func(r *Runner) int64 {
+				v := d(r)
+				if !validDate(v) {
+					return 0
+				}
+				y, _, _ := metric.Date(v).YMD()
+				return int64(y)
+			}}
+		}},
+
+		// Event sets.
+		"events": {sig: new(func(string) Events), literal: []int{0}, build: func(c *checker, n *ast.CallNode, _ []compiled) compiled {
+			vs, ok := c.valueSet(n.Arguments[0])
+			if !ok {
+				return compiled{}
+			}
+			return compiled{k: kEvents, e: func(r *Runner) evset {
+				bits := r.b.vsBits[vs]
+				start := len(r.arena)
+				for i := range r.events {
+					id := r.events[i].Code
+					if bits[id>>6]&(1<<(id&63)) != 0 {
+						r.arena = append(r.arena, int32(i))
+					}
+				}
+				return r.endSet(start)
+			}}
+		}},
+		"code": {sig: new(func(string, string) Events), literal: []int{0, 1}, build: func(c *checker, n *ast.CallNode, _ []compiled) compiled {
+			sysName, ok1 := c.literalString(n.Arguments[0], "a code system")
+			code, ok2 := c.literalString(n.Arguments[1], "a code")
+			if !ok1 || !ok2 {
+				return compiled{}
+			}
+			sys, known := NormalizeSystem(sysName)
+			if !known {
+				return c.errAt(n.Arguments[0], ErrInvalid, "unknown code system %q", sysName)
+			}
+			lc := literalCode{sys, NormalizeCode(sys, code)}
+			k := slices.Index(c.m.codes, lc)
+			if k < 0 {
+				k = len(c.m.codes)
+				c.m.codes = append(c.m.codes, lc)
+			}
+			return compiled{k: kEvents, e: func(r *Runner) evset {
+				id := r.b.codes[k]
+				start := len(r.arena)
+				if id >= 0 {
+					for i := range r.events {
+						if r.events[i].Code == id {
+							r.arena = append(r.arena, int32(i))
+						}
+					}
+				}
+				return r.endSet(start)
+			}}
+		}},
+		"union": {sig: new(func(Events, Events) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			x, y := a[0].e, a[1].e
+			return compiled{k: kEvents, e: func(r *Runner) evset {
+				p, q := x(r), y(r)
+				start := len(r.arena)
+				i, j := 0, 0
+				for i < len(p) || j < len(q) {
+					switch {
+					case j == len(q) || (i < len(p) && p[i] < q[j]):
+						r.arena = append(r.arena, p[i])
+						i++
+					case i == len(p) || q[j] < p[i]:
+						r.arena = append(r.arena, q[j])
+						j++
+					default:
+						r.arena = append(r.arena, p[i])
+						i++
+						j++
+					}
+				}
+				return r.endSet(start)
+			}}
+		}},
+		"between": filterRange(func(e *Event, from, to metric.Date) bool { return e.Date >= from && e.Date <= to }),
+		"during":  filterRange(func(e *Event, from, to metric.Date) bool { return e.Date >= from && endOf(e) <= to }),
+		"overlaps": filterRange(func(e *Event, from, to metric.Date) bool {
+			return e.Date <= to && endOf(e) >= from
+		}),
+		"prevalentDuring": filterRange(func(e *Event, from, to metric.Date) bool {
+			return e.Date <= to && (e.End == metric.NoDate || e.End >= from)
+		}),
+		"endsBetween": filterRange(func(e *Event, from, to metric.Date) bool { end := endOf(e); return end >= from && end <= to }),
+		"hasValue": {sig: new(func(Events) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			x := a[0].e
+			return compiled{k: kEvents, e: func(r *Runner) evset {
+				return r.filter(x(r), func(e *Event) bool { return !math.IsNaN(e.Value) })
+			}}
+		}},
+		"valueAtLeast": filterValue(func(v, lo, _ float64) bool { return v >= lo }, 1),
+		"valueAtMost":  filterValue(func(v, hi, _ float64) bool { return v <= hi }, 1),
+		"valueBetween": filterValue(func(v, lo, hi float64) bool { return v >= lo && v <= hi }, 2),
+		"fromSource": {sig: new(func(Events, string) Events), literal: []int{1}, build: func(c *checker, n *ast.CallNode, a []compiled) compiled {
+			src, ok := c.literalString(n.Arguments[1], "a source")
+			if !ok {
+				return compiled{}
+			}
+			k := slices.Index(c.m.sources, src)
+			if k < 0 {
+				k = len(c.m.sources)
+				c.m.sources = append(c.m.sources, src)
+			}
+			x := a[0].e
+			return compiled{k: kEvents, e: func(r *Runner) evset {
+				id := r.b.sources[k]
+				return r.filter(x(r), func(e *Event) bool { return id >= 0 && e.Source == id })
+			}}
+		}},
+		"withinDays": {sig: new(func(Events, Events, int, int) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			x, y, lo, hi := a[0].e, a[1].e, a[2].i, a[3].i
+			return compiled{k: kEvents, e: func(r *Runner) evset {
+				p, q, l, h := x(r), y(r), lo(r), hi(r)
+				return r.filter(p, func(e *Event) bool {
+					for _, j := range q {
+						if d := int64(e.Date) - int64(r.events[j].Date); d >= l && d <= h {
+							return true
+						}
+					}
+					return false
+				})
+			}}
+		}},
+		"sameClaim": {sig: new(func(Events, Events) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			x, y := a[0].e, a[1].e
+			return compiled{k: kEvents, e: func(r *Runner) evset {
+				p, q := x(r), y(r)
+				return r.filter(p, func(e *Event) bool {
+					if e.Claim < 0 {
+						return false
+					}
+					for _, j := range q {
+						if r.events[j].Claim == e.Claim {
+							return true
+						}
+					}
+					return false
+				})
+			}}
+		}},
+		"earliest": {sig: new(func(Events) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			x := a[0].e
+			return compiled{k: kEvents, e: func(r *Runner) evset {
+				p := x(r)
+				if len(p) == 0 {
+					return p
+				}
+				d := r.events[p[0]].Date
+				n := 1
+				for n < len(p) && r.events[p[n]].Date == d {
+					n++
+				}
+				return p[:n:n]
+			}}
+		}},
+		"latest": {sig: new(func(Events) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			x := a[0].e
+			return compiled{k: kEvents, e: func(r *Runner) evset {
+				p := x(r)
+				if len(p) == 0 {
+					return p
+				}
+				d := r.events[p[len(p)-1]].Date
+				n := len(p) - 1
+				for n > 0 && r.events[p[n-1]].Date == d {
+					n--
+				}
+				return p[n:]
+			}}
+		}},
+		"exists": {sig: new(func(Events) bool), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			x := a[0].e
+			return compiled{k: kBool, b: func(r *Runner) bool { return len(x(r)) > 0 }}
+		}},
+		"countEvents": {sig: new(func(Events) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			x := a[0].e
+			return compiled{k: kInt, i: func(r *Runner) int64 { return int64(len(x(r))) }}
+		}},
+		"countDates": {sig: new(func(Events) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			x := a[0].e
+			return compiled{k: kInt, i: func(r *Runner) int64 { return int64(r.distinctDates(x(r), math.MaxInt)) }}
+		}},
+		"nthDate": {sig: new(func(Events, int) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			x, k := a[0].e, a[1].i
+			return compiled{k: kInt, i: func(r *Runner) int64 {
+				n := k(r)
+				if n < 1 {
+					return int64(metric.NoDate)
+				}
+				p := x(r)
+				count := 0
+				for i, j := range p {
+					if i == 0 || r.events[j].Date != r.events[p[i-1]].Date {
+						count++
+						if int64(count) == n {
+							return int64(r.events[j].Date)
+						}
+					}
+				}
+				return int64(metric.NoDate)
+			}}
+		}},
+		"firstDate": {sig: new(func(Events) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			x := a[0].e
+			return compiled{k: kInt, i: func(r *Runner) int64 {
+				if p := x(r); len(p) > 0 {
+					return int64(r.events[p[0]].Date)
+				}
+				return int64(metric.NoDate)
+			}}
+		}},
+		"lastDate": {sig: new(func(Events) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			x := a[0].e
+			return compiled{k: kInt, i: func(r *Runner) int64 {
+				if p := x(r); len(p) > 0 {
+					return int64(r.events[p[len(p)-1]].Date)
+				}
+				return int64(metric.MinDate)
+			}}
+		}},
+		"maxValue": aggValue(func(best, v float64) bool { return v > best }),
+		"minValue": aggValue(func(best, v float64) bool { return v < best }),
+
+		// Enrollment.
+		"enrolled": {sig: new(func(int, int, string, int, int) bool), literal: []int{2}, build: func(c *checker, n *ast.CallNode, a []compiled) compiled {
+			want, ok := c.benefit(n.Arguments[2])
+			if !ok {
+				return compiled{}
+			}
+			from, to, gaps, gapDays := a[0].i, a[1].i, a[3].i, a[4].i
+			return compiled{k: kBool, b: func(r *Runner) bool {
+				return continuous(r.spans, want, from(r), to(r), gaps(r), gapDays(r))
+			}}
+		}},
+		"enrolledOn": {sig: new(func(int, string) bool), literal: []int{1}, build: func(c *checker, n *ast.CallNode, a []compiled) compiled {
+			want, ok := c.benefit(n.Arguments[1])
+			if !ok {
+				return compiled{}
+			}
+			d := a[0].i
+			return compiled{k: kBool, b: func(r *Runner) bool {
+				day := d(r)
+				for i := range r.spans {
+					s := &r.spans[i]
+					if s.Benefits&want == want && int64(s.Start) <= day && int64(s.End) >= day {
+						return true
+					}
+				}
+				return false
+			}}
+		}},
+
+		// Strata.
+		"raceCategories": {sig: new(func() []string), build: func(_ *checker, _ *ast.CallNode, _ []compiled) compiled {
+			return compiled{k: kList, l: func(r *Runner) []string {
+				r.raceBuf = raceStrata(r.raceBuf[:0], r.member.Race, r.race)
+				return r.raceBuf
+			}}
+		}},
+		"category": {sig: new(func(string) string), literal: []int{0}, build: func(c *checker, n *ast.CallNode, _ []compiled) compiled {
+			return c.category(n.Arguments[0])
+		}},
+		"ageBand": {sig: new(func(int, ...string) string), literal: []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, build: func(c *checker, n *ast.CallNode, a []compiled) compiled {
+			bands, labels, ok := c.ageBands(n.Arguments[1:])
+			if !ok {
+				return compiled{}
+			}
+			age := a[0].i
+			return compiled{k: kString, s: func(r *Runner) string {
+				v := age(r)
+				for i, b := range bands {
+					if v >= b[0] && v <= b[1] {
+						return labels[i]
+					}
+				}
+				return "other"
+			}}
+		}},
+	}
+}
+
+func constInt(v int64) compiled { return compiled{k: kInt, i: func(*Runner) int64 { return v }} }
+
+func validDate(v int64) bool { return v > int64(metric.MinDate) && v < int64(metric.NoDate) }
+
+// dateOp applies f to a real date and passes the absent-date sentinels
+// through unchanged, so arithmetic on "no date" stays "no date".
+func dateOp(v int64, f func(metric.Date) metric.Date) int64 {
+	if !validDate(v) || v < -1e6 || v > 1e6 {
+		return v
+	}
+	return int64(f(metric.Date(v)))
+}
+
+func clampInt(v int64) int {
+	return int(max(min(v, 100000), -100000))
+}
+
+func monthsBetween(birth metric.Date, on int64) int64 {
+	if !validDate(on) || on < -1e6 || on > 1e6 {
+		return -1
+	}
+	return int64(birth.MonthsUntil(metric.Date(on)))
+}
+
+func endOf(e *Event) metric.Date {
+	if e.End == metric.NoDate {
+		return e.Date
+	}
+	return e.End
+}
+
+func (r *Runner) filter(p evset, keep func(*Event) bool) evset {
+	start := len(r.arena)
+	for _, i := range p {
+		if keep(&r.events[i]) {
+			r.arena = append(r.arena, i)
+		}
+	}
+	return r.endSet(start)
+}
+
+func (r *Runner) distinctDates(p evset, limit int) int {
+	n := 0
+	for i, j := range p {
+		if i == 0 || r.events[j].Date != r.events[p[i-1]].Date {
+			n++
+			if n >= limit {
+				return n
+			}
+		}
+	}
+	return n
+}
+
+func filterRange(keep func(e *Event, from, to metric.Date) bool) function {
+	return function{sig: new(func(Events, int, int) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+		x, lo, hi := a[0].e, a[1].i, a[2].i
+		return compiled{k: kEvents, e: func(r *Runner) evset {
+			from, to := clampDate(lo(r)), clampDate(hi(r))
+			return r.filter(x(r), func(e *Event) bool { return keep(e, from, to) })
+		}}
+	}}
+}
+
+func clampDate(v int64) metric.Date {
+	return metric.Date(max(min(v, int64(metric.NoDate)), int64(metric.MinDate)))
+}
+
+func filterValue(keep func(v, a, b float64) bool, nargs int) function {
+	sig := any(new(func(Events, float64) Events))
+	if nargs == 2 {
+		sig = new(func(Events, float64, float64) Events)
+	}
+	return function{sig: sig, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+		x, lo := a[0].e, a[1].asFloat()
+		hi := func(*Runner) float64 { return 0 }
+		if nargs == 2 {
+			hi = a[2].asFloat()
+		}
+		return compiled{k: kEvents, e: func(r *Runner) evset {
+			l, h := lo(r), hi(r)
+			return r.filter(x(r), func(e *Event) bool { return !math.IsNaN(e.Value) && keep(e.Value, l, h) })
+		}}
+	}}
+}
+
+func aggValue(better func(best, v float64) bool) function {
+	return function{sig: new(func(Events) float64), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+		x := a[0].e
+		return compiled{k: kFloat, f: func(r *Runner) float64 {
+			best := math.NaN()
+			for _, i := range x(r) {
+				v := r.events[i].Value
+				if !math.IsNaN(v) && (math.IsNaN(best) || better(best, v)) {
+					best = v
+				}
+			}
+			return best
+		}}
+	}}
+}
+
+// continuous applies the HEDIS continuous-enrollment rule over from..to:
+// spans carrying every benefit in want (0 = any) are merged, and each
+// maximal run of uncovered days (before the first span, between spans,
+// after the last) is a gap; at most maxGaps gaps of at most maxGapDays
+// days each are allowed.
+func continuous(spans []Span, want Benefits, from, to, maxGaps, maxGapDays int64) bool {
+	if from > to {
+		return true
+	}
+	cursor := from // first day not yet known to be covered
+	gaps := int64(0)
+	gap := func(days int64) bool {
+		gaps++
+		return gaps <= maxGaps && days <= maxGapDays
+	}
+	for i := range spans {
+		s := &spans[i]
+		if s.Benefits&want != want || int64(s.End) < cursor {
+			continue
+		}
+		start := int64(s.Start)
+		if start > to {
+			break
+		}
+		if start > cursor {
+			if !gap(start - cursor) {
+				return false
+			}
+		}
+		if int64(s.End)+1 > cursor {
+			cursor = int64(s.End) + 1
+		}
+		if cursor > to {
+			return true
+		}
+	}
+	if cursor <= to {
+		return gap(to - cursor + 1)
+	}
+	return true
+}
+
+func (c *checker) benefit(n ast.Node) (Benefits, bool) {
+	s, ok := c.literalString(n, "a benefit")
+	if !ok {
+		return 0, false
+	}
+	if s == "" {
+		return 0, true
+	}
+	b, ok := ParseBenefit(s)
+	if !ok {
+		c.errAt(n, ErrInvalid, "unknown benefit %q (want one of medical, dental, mental_health, chemical_dependency, pharmacy, or \"\" for any)", s)
+		return 0, false
+	}
+	return b, true
+}
+
+func raceStrata(buf, races []string, rule RaceRule) []string {
+	for _, r := range races {
+		if r != "" && !slices.Contains(buf, r) {
+			buf = append(buf, r)
+		}
+	}
+	switch {
+	case len(buf) == 0:
+		return append(buf, "unknown")
+	case len(buf) == 1:
+		return buf
+	case rule == RaceSingle:
+		return append(buf[:0], "multiracial")
+	}
+	return append(buf, "multiracial")
+}
+
+func tristateCategory(t Tristate) string {
+	switch t {
+	case True:
+		return "yes"
+	case False:
+		return "no"
+	}
+	return "unknown"
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// category turns an attribute into a stratum value.
+func (c *checker) category(arg ast.Node) compiled {
+	name, ok := c.literalString(arg, "an attribute name")
+	if !ok {
+		return compiled{}
+	}
+	str := func(f func(r *Runner) string) compiled { return compiled{k: kString, s: f} }
+	switch name {
+	case "sex":
+		return str(func(r *Runner) string { return orUnknown(r.member.Sex) })
+	case "ethnicity":
+		return str(func(r *Runner) string { return orUnknown(r.member.Ethnicity) })
+	case "language":
+		return str(func(r *Runner) string { return orUnknown(r.member.Language) })
+	case "interpreter_needed":
+		return str(func(r *Runner) string { return tristateCategory(r.member.InterpreterNeeded) })
+	case "disability":
+		return str(func(r *Runner) string { return tristateCategory(r.member.Disability) })
+	case "race":
+		return c.errAt(arg, ErrInvalid, "race is a list: use raceCategories()")
+	case "member_id", "birth_date", "death_date", "period_start", "period_end":
+		return c.errAt(arg, ErrInvalid, "%s is not a category", name)
+	}
+	ak, ok := c.attrs[name]
+	if !ok {
+		return c.errAt(arg, ErrUnknownName, "unknown attribute %q", name)
+	}
+	i := c.attrIndex(name)
+	switch ak {
+	case AttrString:
+		return str(func(r *Runner) string { return orUnknown(r.b.attrs[i].Strings[r.index]) })
+	case AttrBool:
+		return str(func(r *Runner) string {
+			if r.b.attrs[i].Bools[r.index] {
+				return "yes"
+			}
+			return "no"
+		})
+	case AttrInt:
+		return str(func(r *Runner) string { return strconv.FormatInt(r.b.attrs[i].Ints[r.index], 10) })
+	case AttrFloat:
+		return str(func(r *Runner) string {
+			v := r.b.attrs[i].Floats[r.index]
+			if math.IsNaN(v) {
+				return "unknown"
+			}
+			return strconv.FormatFloat(v, 'g', -1, 64)
+		})
+	case AttrDate:
+		return str(func(r *Runner) string { return orUnknown(r.b.attrs[i].Dates[r.index].String()) })
+	}
+	return c.errAt(arg, ErrInvalid, "attribute %q is a list: use it directly as a stratifier", name)
+}
+
+func (c *checker) call(n *ast.CallNode) compiled {
+	id, ok := n.Callee.(*ast.IdentifierNode)
+	if !ok {
+		return c.errAt(n, ErrUnsupported, "only named functions can be called")
+	}
+	f, ok := functions[id.Value]
+	if !ok {
+		return c.errAt(n, ErrUnknownName, "unknown function %s", id.Value)
+	}
+	args := make([]compiled, len(n.Arguments))
+	bad := false
+	sig := reflect.TypeOf(f.sig).Elem()
+	for i, a := range n.Arguments {
+		if slices.Contains(f.literal, i) {
+			continue
+		}
+		args[i] = c.compile(a)
+		if !args[i].ok() {
+			bad = true
+			continue
+		}
+		var want reflect.Type
+		if sig.IsVariadic() && i >= sig.NumIn()-1 {
+			want = sig.In(sig.NumIn() - 1).Elem()
+		} else if i < sig.NumIn() {
+			want = sig.In(i)
+		}
+		wk := kindOf(want)
+		if got := args[i].k; got != wk && !(wk == kFloat && got == kInt) {
+			c.errAt(a, ErrType, "argument %d of %s must be %s, not %s", i+1, id.Value, wk, got)
+			bad = true
+		}
+	}
+	if bad {
+		return compiled{}
+	}
+	return f.build(c, n, args)
+}

@@ -1,0 +1,459 @@
+package dsl
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/caremetrics/caremetrics/metric"
+)
+
+// Measure is a compiled measure: parsed, type-checked, with its value sets
+// resolved and its expressions turned into Go closures. It is immutable and
+// safe for concurrent use; evaluate it through Bind and a Runner.
+type Measure struct {
+	id, title, version, steward, description string
+	scoring                                  string
+	period                                   metric.Period
+	file                                     string
+
+	valueSets []*ValueSet // referenced by expressions, index = vsID
+	defines   []*define
+	groups    []*group
+	strats    []*stratifier
+	attrs     []string // extra member attributes referenced
+	sources   []string // literals of fromSource
+	codes     []literalCode
+}
+
+// ID returns the measure id.
+func (m *Measure) ID() string { return m.id }
+
+// Title returns the human title.
+func (m *Measure) Title() string { return m.title }
+
+// Version returns the measure's version string.
+func (m *Measure) Version() string { return m.version }
+
+// Steward returns who maintains the specification the measure follows.
+func (m *Measure) Steward() string { return m.steward }
+
+// Description returns the description, which names the specification.
+func (m *Measure) Description() string { return m.description }
+
+// Scoring returns the scoring method ("proportion").
+func (m *Measure) Scoring() string { return m.scoring }
+
+// Period returns the default measurement period.
+func (m *Measure) Period() metric.Period { return m.period }
+
+// File returns the file the measure was compiled from.
+func (m *Measure) File() string { return m.file }
+
+// GroupIDs returns the ids of the rate groups in definition order.
+func (m *Measure) GroupIDs() []string {
+	out := make([]string, len(m.groups))
+	for i, g := range m.groups {
+		out[i] = g.id
+	}
+	return out
+}
+
+// GroupTitle returns the title of group i.
+func (m *Measure) GroupTitle(i int) string { return m.groups[i].title }
+
+// StratifierIDs returns the ids of the stratifiers in definition order.
+func (m *Measure) StratifierIDs() []string {
+	out := make([]string, len(m.strats))
+	for i, s := range m.strats {
+		out[i] = s.id
+	}
+	return out
+}
+
+// ValueSets returns the value sets the measure's expressions use: its data
+// requirements in codes.
+func (m *Measure) ValueSets() []*ValueSet { return slices.Clone(m.valueSets) }
+
+// Attributes returns the extra member attributes (beyond the canonical
+// columns) the measure reads.
+func (m *Measure) Attributes() []string { return slices.Clone(m.attrs) }
+
+type define struct {
+	name string
+	pos  Pos
+	src  string
+	node *yaml.Node
+	path string
+	typ  kind
+	fn   compiled
+	deps []string
+	done bool
+	busy bool
+}
+
+type group struct {
+	id, title string
+	pops      [5]func(*Runner) bool // by metric.Population; nil = default
+}
+
+type stratifier struct {
+	id     string
+	fn     compiled // kString or kList; unset for a cross
+	cross  []int
+	groups []bool // nil = every group
+}
+
+// Option configures compilation.
+type Option func(*options)
+
+type options struct {
+	valueSets []*ValueSet
+	attrs     map[string]AttrKind
+}
+
+// WithValueSets supplies value sets that replace any of the same name (or
+// OID) that the measure's own files define, e.g. a licensed directory.
+func WithValueSets(sets ...*ValueSet) Option {
+	return func(o *options) { o.valueSets = append(o.valueSets, sets...) }
+}
+
+// WithAttributes declares extra member attributes (columns of the members
+// table beyond the canonical ones) and their kinds, so that expressions can
+// use them. Without it any unknown name is an error.
+func WithAttributes(attrs map[string]AttrKind) Option {
+	return func(o *options) {
+		if o.attrs == nil {
+			o.attrs = map[string]AttrKind{}
+		}
+		for k, v := range attrs {
+			o.attrs[k] = v
+		}
+	}
+}
+
+var idPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// CompileFS compiles the measure file at name in fsys; value-set paths in
+// the file are relative to its directory and may not leave fsys. All errors
+// are returned together as an ErrorList.
+func CompileFS(fsys fs.FS, name string, opts ...Option) (*Measure, error) {
+	src, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, ErrorList{{Pos: Pos{File: name}, Code: ErrFile, Msg: err.Error()}}
+	}
+	return compile(name, src, fsys, opts)
+}
+
+// Compile compiles a measure from YAML source; filename is used in error
+// positions. Value-set files named by the measure are read from fsys
+// relative to the directory of filename; fsys may be nil when every value
+// set is supplied with WithValueSets.
+func Compile(filename string, src []byte, fsys fs.FS, opts ...Option) (*Measure, error) {
+	return compile(filename, src, fsys, opts)
+}
+
+var topKeys = []string{"id", "title", "version", "steward", "description", "scoring", "period", "valuesets", "define", "groups", "stratifiers"}
+var groupKeys = []string{"title", "initial_population", "denominator", "denominator_exclusions", "numerator", "denominator_exceptions"}
+
+func compile(filename string, src []byte, fsys fs.FS, opts []Option) (*Measure, error) {
+	var o options
+	for _, op := range opts {
+		op(&o)
+	}
+	var errs ErrorList
+	s := &source{file: filename, errs: &errs}
+	root := s.parseYAML(src)
+	if root == nil {
+		return nil, errs.Err()
+	}
+	f, _ := s.fields(root, "", topKeys...)
+	if f == nil {
+		return nil, errs.Err()
+	}
+	m := &Measure{file: filename, scoring: "proportion"}
+	str := func(key string, required bool) string {
+		n, ok := f[key]
+		if !ok {
+			if required {
+				s.errorf(root, "", ErrMissing, "missing key %q", key)
+			}
+			return ""
+		}
+		v, _ := s.scalar(n, key)
+		if required && strings.TrimSpace(v) == "" {
+			s.errorf(n, key, ErrMissing, "empty %s", key)
+		}
+		return v
+	}
+	m.id = str("id", true)
+	if m.id != "" && !idPattern.MatchString(m.id) {
+		s.errorf(f["id"], "id", ErrInvalid, "id %q: want lower-case letters, digits and _ starting with a letter", m.id)
+	}
+	m.title = str("title", true)
+	m.version = str("version", false)
+	m.steward = str("steward", false)
+	m.description = str("description", false)
+	if n, ok := f["scoring"]; ok {
+		v, _ := s.scalar(n, "scoring")
+		if v != "proportion" {
+			s.errorf(n, "scoring", ErrUnsupported, "scoring %q is not supported (want proportion)", v)
+		}
+	}
+	if n, ok := f["period"]; ok {
+		m.period = s.period(n)
+	} else {
+		s.errorf(root, "", ErrMissing, "missing key \"period\"")
+	}
+
+	// Value sets: the measure's files, then the caller's replacements.
+	vsByName := map[string]*ValueSet{}
+	if n, ok := f["valuesets"]; ok {
+		dir := path.Dir(filename)
+		for _, item := range s.list(n, "valuesets") {
+			p, ok := s.scalar(item, "valuesets")
+			if !ok {
+				continue
+			}
+			if msg := unsafePath(p); msg != "" {
+				s.errorf(item, "valuesets", ErrInvalid, "value-set path %q: %s", p, msg)
+				continue
+			}
+			if fsys == nil {
+				s.errorf(item, "valuesets", ErrFile, "cannot read %q: no file system given", p)
+				continue
+			}
+			full := path.Join(dir, p)
+			data, err := fs.ReadFile(fsys, full)
+			if err != nil {
+				s.errorf(item, "valuesets", ErrFile, "cannot read value-set file %q: %v", p, unwrapPathErr(err))
+				continue
+			}
+			sets, err := ParseValueSets(full, data)
+			if err != nil {
+				if el, ok := err.(ErrorList); ok {
+					errs = append(errs, el...)
+				} else {
+					s.errorf(item, "valuesets", ErrFile, "%v", err)
+				}
+				continue
+			}
+			for _, v := range sets {
+				addValueSet(vsByName, v)
+			}
+		}
+	}
+	for _, v := range o.valueSets {
+		addValueSet(vsByName, v)
+	}
+
+	c := &checker{src: s, m: m, lines: strings.Split(string(src), "\n"), vs: vsByName, attrs: o.attrs, vsIndex: map[*ValueSet]int{}}
+
+	if n, ok := f["define"]; ok {
+		df, keys := s.fields(n, "define")
+		for _, k := range keys {
+			kn := keyOf(n, k)
+			if !idPattern.MatchString(k) && !regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`).MatchString(k) {
+				s.errorf(kn, "define", ErrInvalid, "define name %q: want letters, digits and _", k)
+				continue
+			}
+			if c.isBuiltinName(k) {
+				s.errorf(kn, "define."+k, ErrDuplicate, "define %q shadows a member attribute or built-in name", k)
+				continue
+			}
+			d := &define{name: k, pos: s.pos(kn), node: df[k], path: "define." + k}
+			d.src, _ = s.scalar(df[k], d.path)
+			m.defines = append(m.defines, d)
+		}
+	}
+	c.compileDefines()
+
+	if n, ok := f["groups"]; ok {
+		gf, keys := s.fields(n, "groups")
+		for _, k := range keys {
+			p := "groups." + k
+			if !idPattern.MatchString(k) {
+				s.errorf(keyOf(n, k), "groups", ErrInvalid, "group id %q: want lower-case letters, digits and _", k)
+			}
+			g := &group{id: k}
+			pf, _ := s.fields(gf[k], p, groupKeys...)
+			if pf == nil {
+				continue
+			}
+			if t, ok := pf["title"]; ok {
+				g.title, _ = s.scalar(t, p+".title")
+			}
+			for i, key := range []string{"initial_population", "denominator", "denominator_exclusions", "denominator_exceptions", "numerator"} {
+				pn, ok := pf[key]
+				if !ok {
+					if i == 2 || i == 3 {
+						continue
+					}
+					s.errorf(gf[k], p, ErrMissing, "missing %s", key)
+					continue
+				}
+				if fn := c.compileTop(pn, p+"."+key, kBool); fn.b != nil {
+					g.pops[popOrder[i]] = fn.b
+				}
+			}
+			m.groups = append(m.groups, g)
+		}
+	} else {
+		s.errorf(root, "", ErrMissing, "missing key \"groups\"")
+	}
+	if f["groups"] != nil && len(m.groups) == 0 && f["groups"].Kind == yaml.MappingNode {
+		s.errorf(f["groups"], "groups", ErrMissing, "no groups")
+	}
+
+	if n, ok := f["stratifiers"]; ok {
+		c.compileStratifiers(n)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+var popOrder = [5]metric.Population{metric.InitialPopulation, metric.Denominator, metric.DenominatorExclusion, metric.DenominatorException, metric.Numerator}
+
+func addValueSet(m map[string]*ValueSet, v *ValueSet) {
+	m[v.Name] = v
+	if v.OID != "" {
+		m[v.OID] = v
+	}
+}
+
+// unsafePath rejects value-set paths that could leave the measure's
+// directory: measure files may come from untrusted hands.
+func unsafePath(p string) string {
+	switch {
+	case p == "":
+		return "empty path"
+	case strings.HasPrefix(p, "/") || strings.Contains(p, "\\") || (len(p) > 1 && p[1] == ':'):
+		return "must be relative"
+	case slices.Contains(strings.Split(p, "/"), ".."):
+		return "must not contain .."
+	}
+	return ""
+}
+
+func unwrapPathErr(err error) error {
+	var pe *fs.PathError
+	if ok := asPathErr(err, &pe); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func asPathErr(err error, target **fs.PathError) bool {
+	pe, ok := err.(*fs.PathError)
+	if ok {
+		*target = pe
+	}
+	return ok
+}
+
+func (s *source) period(n *yaml.Node) metric.Period {
+	var p metric.Period
+	f, _ := s.fields(n, "period", "start", "end")
+	if f == nil {
+		return p
+	}
+	get := func(k string) metric.Date {
+		v, ok := f[k]
+		if !ok {
+			s.errorf(n, "period", ErrMissing, "missing %s", k)
+			return 0
+		}
+		str, _ := s.scalar(v, "period."+k)
+		d, err := metric.ParseDate(str)
+		if err != nil {
+			s.errorf(v, "period."+k, ErrInvalid, "%v", err)
+		}
+		return d
+	}
+	p.Start, p.End = get("start"), get("end")
+	if p.End < p.Start {
+		s.errorf(n, "period", ErrInvalid, "period ends (%s) before it starts (%s)", p.End, p.Start)
+	}
+	return p
+}
+
+func (c *checker) compileStratifiers(n *yaml.Node) {
+	s := c.src
+	sf, keys := s.fields(n, "stratifiers")
+	byID := map[string]int{}
+	type pendingCross struct {
+		st    *stratifier
+		items []*yaml.Node
+		path  string
+	}
+	var crosses []pendingCross
+	for _, k := range keys {
+		p := "stratifiers." + k
+		if !idPattern.MatchString(k) {
+			s.errorf(keyOf(n, k), "stratifiers", ErrInvalid, "stratifier id %q: want lower-case letters, digits and _", k)
+		}
+		st := &stratifier{id: k}
+		v := sf[k]
+		if v.Kind == yaml.MappingNode {
+			f, _ := s.fields(v, p, "expr", "cross", "groups")
+			if f == nil {
+				continue
+			}
+			if gs, ok := f["groups"]; ok {
+				st.groups = make([]bool, len(c.m.groups))
+				for _, g := range s.list(gs, p+".groups") {
+					i := slices.IndexFunc(c.m.groups, func(x *group) bool { return x.id == g.Value })
+					if i < 0 {
+						s.errorf(g, p+".groups", ErrUnknownName, "unknown group %q", g.Value)
+						continue
+					}
+					st.groups[i] = true
+				}
+			}
+			e, hasExpr := f["expr"]
+			cr, hasCross := f["cross"]
+			switch {
+			case hasExpr && hasCross:
+				s.errorf(v, p, ErrInvalid, "give expr or cross, not both")
+			case hasExpr:
+				st.fn = c.compileStrat(e, p+".expr")
+			case hasCross:
+				crosses = append(crosses, pendingCross{st, s.list(cr, p+".cross"), p + ".cross"})
+			default:
+				s.errorf(v, p, ErrMissing, "missing expr or cross")
+			}
+		} else {
+			st.fn = c.compileStrat(v, p)
+		}
+		byID[k] = len(c.m.strats)
+		c.m.strats = append(c.m.strats, st)
+	}
+	for _, pc := range crosses {
+		if len(pc.items) < 2 {
+			s.errorf(sf[pc.st.id], pc.path, ErrInvalid, "a cross needs at least two stratifiers")
+		}
+		for _, it := range pc.items {
+			i, ok := byID[it.Value]
+			if !ok || c.m.strats[i].cross != nil {
+				s.errorf(it, pc.path, ErrUnknownName, "unknown stratifier %q (a cross names stratifiers with an expression)", it.Value)
+				continue
+			}
+			pc.st.cross = append(pc.st.cross, i)
+		}
+	}
+}
+
+func (c *checker) compileStrat(n *yaml.Node, path string) compiled {
+	fn := c.compileTop(n, path, kString)
+	return fn
+}
+
+// String describes the measure for logs.
+func (m *Measure) String() string { return fmt.Sprintf("%s (%s)", m.id, m.file) }

@@ -1,0 +1,227 @@
+package dsl
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/caremetrics/caremetrics/metric"
+)
+
+// evset is a set of a member's events: ascending indexes into the
+// member's event slice, which is sorted by date, so sets are date-ordered.
+type evset []int32
+
+// RaceRule chooses how members listing several races are stratified.
+type RaceRule uint8
+
+const (
+	// RaceAloneOrInCombination counts a member in every race listed, and
+	// also in "multiracial" when more than one is listed (the OMB "alone or
+	// in combination" tabulation).
+	RaceAloneOrInCombination RaceRule = iota
+	// RaceSingle counts each member once: the one race listed, or
+	// "multiracial" when more than one is listed.
+	RaceSingle
+)
+
+// Cohort is what binding needs to know of the data: its code table,
+// sources and extra member attributes. Package eval fills it.
+type Cohort struct {
+	// Systems and Codes give the (system, code) of each CodeID.
+	Systems, Codes []string
+	// Sources gives the text of each Event.Source.
+	Sources []string
+	// Attributes are the extra member columns, by name.
+	Attributes []Attribute
+}
+
+// Bound is a measure bound to one cohort: value sets resolved to bitmaps
+// over the cohort's code ids, attributes and sources located. Immutable and
+// safe for concurrent use.
+type Bound struct {
+	m       *Measure
+	vsBits  [][]uint64
+	codes   []CodeID // per literal code; -1 when absent from the data
+	attrs   []*Attribute
+	sources []int16
+}
+
+type literalCode struct{ system, code string }
+
+// Bind resolves the measure against a cohort: value-set membership is
+// decided once per distinct code here, never per event. It returns
+// warnings for value sets that match no code in the data, and an error
+// when an attribute the measure uses is missing or of another kind.
+func (m *Measure) Bind(c *Cohort) (*Bound, []metric.Warning, error) {
+	b := &Bound{m: m}
+	var warns []metric.Warning
+	words := (len(c.Codes) + 63) / 64
+	for _, v := range m.valueSets {
+		bits := make([]uint64, words)
+		any := false
+		for id := range c.Codes {
+			if v.Contains(c.Systems[id], c.Codes[id]) {
+				bits[id/64] |= 1 << (id % 64)
+				any = true
+			}
+		}
+		if !any {
+			warns = append(warns, metric.Warning{Measure: m.id, Code: "valueset-unmatched",
+				Message: fmt.Sprintf("value set %q (%s) matches no code in the data", v.Name, v.Pos)})
+		}
+		b.vsBits = append(b.vsBits, bits)
+	}
+	index := map[literalCode]CodeID{}
+	for id := range c.Codes {
+		index[literalCode{c.Systems[id], c.Codes[id]}] = CodeID(id)
+	}
+	for _, lc := range m.codes {
+		id, ok := index[lc]
+		if !ok {
+			id = -1
+			warns = append(warns, metric.Warning{Measure: m.id, Code: "code-unmatched",
+				Message: fmt.Sprintf("code %s %s does not occur in the data", lc.system, lc.code)})
+		}
+		b.codes = append(b.codes, id)
+	}
+	for _, name := range m.attrs {
+		i := slices.IndexFunc(c.Attributes, func(a Attribute) bool { return a.Name == name })
+		if i < 0 {
+			return nil, nil, fmt.Errorf("measure %s: the members data has no column %q", m.id, name)
+		}
+		b.attrs = append(b.attrs, &c.Attributes[i])
+	}
+	for _, s := range m.sources {
+		b.sources = append(b.sources, int16(slices.Index(c.Sources, s)))
+	}
+	return b, warns, nil
+}
+
+// Measure returns the measure that was bound.
+func (b *Bound) Measure() *Measure { return b.m }
+
+// Runner evaluates a bound measure one member at a time, reusing its
+// scratch memory. It is not safe for concurrent use: give each goroutine
+// its own.
+type Runner struct {
+	b      *Bound
+	period metric.Period
+	member *Member
+	index  int
+	events []Event
+	spans  []Span
+	race   RaceRule
+
+	arena   []int32
+	gen     uint32
+	defGen  []uint32
+	bools   []bool
+	ints    []int64
+	floats  []float64
+	strs    []string
+	evs     []evset
+	lists   [][]string
+	err     *RuntimeError
+	raceBuf []string
+
+	// Memberships holds, after Run, the member's membership in each group.
+	Memberships []metric.Membership
+	strata      [][]string
+	strataOK    []bool
+}
+
+// NewRunner returns a Runner for b.
+func (b *Bound) NewRunner(race RaceRule) *Runner {
+	n := len(b.m.defines)
+	return &Runner{
+		b: b, race: race,
+		defGen: make([]uint32, n), bools: make([]bool, n), ints: make([]int64, n), floats: make([]float64, n),
+		strs: make([]string, n), evs: make([]evset, n), lists: make([][]string, n),
+		Memberships: make([]metric.Membership, len(b.m.groups)),
+		strata:      make([][]string, len(b.m.strats)),
+		strataOK:    make([]bool, len(b.m.strats)),
+	}
+}
+
+// RuntimeError is an error raised while evaluating one member, such as an
+// integer modulo by zero. It names the measure, member and expression.
+type RuntimeError struct {
+	Measure string
+	Member  string
+	Pos     Pos
+	Msg     string
+}
+
+func (e *RuntimeError) Error() string {
+	return fmt.Sprintf("%s: measure %s, member %s: %s", e.Pos, e.Measure, e.Member, e.Msg)
+}
+
+func (r *Runner) fail(pos Pos, msg string) {
+	if r.err == nil {
+		r.err = &RuntimeError{Measure: r.b.m.id, Member: r.member.ID, Pos: pos, Msg: msg}
+	}
+}
+
+// Run evaluates every group for one member: index is the member's position
+// in the cohort (for attributes), events and spans its rows, sorted as
+// package eval sorts them. Results are in Memberships and Stratum until
+// the next Run.
+func (r *Runner) Run(period metric.Period, index int, m *Member, events []Event, spans []Span) error {
+	r.gen++
+	if r.gen == 0 {
+		clear(r.defGen)
+		r.gen = 1
+	}
+	r.arena = r.arena[:0]
+	r.period, r.index, r.member, r.events, r.spans = period, index, m, events, spans
+	r.err = nil
+	clear(r.strataOK)
+	for gi, g := range r.b.m.groups {
+		ip := g.pops[metric.InitialPopulation](r)
+		den := ip && g.pops[metric.Denominator](r)
+		excl := den && g.pops[metric.DenominatorExclusion] != nil && g.pops[metric.DenominatorExclusion](r)
+		numer := den && !excl && g.pops[metric.Numerator](r)
+		exc := den && !excl && !numer && g.pops[metric.DenominatorException] != nil && g.pops[metric.DenominatorException](r)
+		r.Memberships[gi] = metric.NewMembership(ip, den, excl, numer, exc)
+		if r.err != nil {
+			return r.err
+		}
+	}
+	return nil
+}
+
+// Stratum returns the member's values for plain (non-cross) stratifier i,
+// computed on first use after Run. The slice is valid until the next Run.
+func (r *Runner) Stratum(i int) ([]string, error) {
+	if r.strataOK[i] {
+		return r.strata[i], nil
+	}
+	st := r.b.m.strats[i]
+	switch st.fn.k {
+	case kString:
+		r.strata[i] = append(r.strata[i][:0], st.fn.s(r))
+	case kList:
+		r.strata[i] = st.fn.l(r)
+	default:
+		r.strata[i] = r.strata[i][:0]
+	}
+	r.strataOK[i] = true
+	if r.err != nil {
+		return nil, r.err
+	}
+	return r.strata[i], nil
+}
+
+// StratifierCross returns the component stratifiers of stratifier i, or
+// nil when it is not a cross.
+func (m *Measure) StratifierCross(i int) []int { return m.strats[i].cross }
+
+// StratifierApplies reports whether stratifier i breaks down group g.
+func (m *Measure) StratifierApplies(i, g int) bool {
+	return m.strats[i].groups == nil || m.strats[i].groups[g]
+}
+
+// newSet starts a set in the arena; finish it with r.endSet(start).
+func (r *Runner) endSet(start int) evset {
+	return evset(r.arena[start:len(r.arena):len(r.arena)])
+}

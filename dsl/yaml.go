@@ -1,0 +1,171 @@
+package dsl
+
+import (
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// source is one YAML file being compiled: its name for positions and the
+// errors found so far.
+type source struct {
+	file string
+	errs *ErrorList
+}
+
+func (s *source) pos(n *yaml.Node) Pos { return Pos{File: s.file, Line: n.Line, Col: n.Column} }
+
+func (s *source) errorf(n *yaml.Node, path string, code ErrorCode, format string, args ...any) {
+	s.errs.Add(s.pos(n), path, code, format, args...)
+}
+
+// parseYAML parses src into its document node, reporting syntax errors with
+// the line yaml gives.
+func (s *source) parseYAML(src []byte) *yaml.Node {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		line := 0
+		msg := err.Error()
+		msg = strings.TrimPrefix(msg, "yaml: ")
+		if _, err := fmt.Sscanf(msg, "line %d:", &line); err == nil {
+			msg = strings.TrimSpace(msg[strings.IndexByte(msg, ':')+1:])
+		}
+		s.errs.Add(Pos{File: s.file, Line: line}, "", ErrSyntax, "%s", msg)
+		return nil
+	}
+	if len(doc.Content) == 0 {
+		s.errs.Add(Pos{File: s.file, Line: 1, Col: 1}, "", ErrMissing, "empty file")
+		return nil
+	}
+	return doc.Content[0]
+}
+
+// fields checks that n is a mapping with only the allowed keys and returns
+// its values by key, in order. Duplicate keys are errors.
+func (s *source) fields(n *yaml.Node, path string, allowed ...string) (map[string]*yaml.Node, []string) {
+	if n.Kind != yaml.MappingNode {
+		s.errorf(n, path, ErrInvalid, "want a mapping, got %s", kindName(n))
+		return nil, nil
+	}
+	out := make(map[string]*yaml.Node, len(n.Content)/2)
+	var keys []string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if allowed != nil && !contains(allowed, k.Value) {
+			msg := fmt.Sprintf("unknown key %q", k.Value)
+			if near := closest(k.Value, allowed); near != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", near)
+			}
+			s.errorf(k, path, ErrUnknownKey, "%s", msg)
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			s.errorf(k, join(path, k.Value), ErrDuplicate, "duplicate key %q", k.Value)
+			continue
+		}
+		out[k.Value] = v
+		keys = append(keys, k.Value)
+	}
+	return out, keys
+}
+
+// scalar returns the value of a scalar node, reporting anything else.
+func (s *source) scalar(n *yaml.Node, path string) (string, bool) {
+	if n.Kind != yaml.ScalarNode {
+		s.errorf(n, path, ErrInvalid, "want a single value, got %s", kindName(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+// list returns the items of a sequence node; a scalar is a list of one.
+func (s *source) list(n *yaml.Node, path string) []*yaml.Node {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return n.Content
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return nil
+		}
+		return []*yaml.Node{n}
+	}
+	s.errorf(n, path, ErrInvalid, "want a list, got %s", kindName(n))
+	return nil
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	if n.Tag == "!!null" {
+		return "nothing"
+	}
+	return "a single value"
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// closest returns the candidate within edit distance 2 of s (or 1 for short
+// words), for "did you mean" hints.
+func closest(s string, candidates []string) string {
+	best, bestD := "", 3
+	if len(s) <= 4 {
+		bestD = 2
+	}
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// keyOf returns the key node of key in mapping n, for positions.
+func keyOf(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i]
+		}
+	}
+	return n
+}
