@@ -1,0 +1,23 @@
+// Package eval runs compiled measures over member data.
+//
+// Data comes in through LoadDir, LoadFiles (Parquet, Arrow IPC or CSV) or
+// FromArrow (in-memory Arrow), and is grouped by member once for every
+// measure. Evaluate then runs the measures over the members in parallel and
+// returns a metric.Report, plus member-level detail on request.
+//
+// # Concurrency
+//
+// Members are split into chunks evaluated by a fixed number of workers
+// (GOMAXPROCS by default); each worker owns its runners and scratch memory.
+// Counts are integers merged at the end and strata are sorted, so the
+// report is byte-identical at any number of workers. A *Data is immutable
+// and may be evaluated by several goroutines at once.
+//
+// # Errors
+//
+// Loading fails as a whole with a *DataError that names the file, row and
+// column; nothing is loaded half-way. Rows that cannot be used (events of
+// members not in the members table) are counted in Data.Reconciliation and
+// reported as warnings, or fail the load in strict mode. Evaluation errors
+// name the measure and member; a panic in a worker becomes such an error.
+package eval

@@ -1,0 +1,344 @@
+package eval
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/caremetrics/caremetrics/dsl"
+	"github.com/caremetrics/caremetrics/metric"
+)
+
+// Option configures Evaluate.
+type Option func(*config)
+
+type config struct {
+	workers int
+	period  *metric.Period
+	race    dsl.RaceRule
+	detail  bool
+}
+
+// WithWorkers sets the number of goroutines evaluating members; n < 1
+// means GOMAXPROCS. Results do not depend on it.
+func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
+
+// WithPeriod overrides every measure's default measurement period.
+func WithPeriod(p metric.Period) Option { return func(c *config) { c.period = &p } }
+
+// WithRaceRule chooses how members listing several races are stratified
+// (default dsl.RaceAloneOrInCombination).
+func WithRaceRule(r dsl.RaceRule) Option { return func(c *config) { c.race = r } }
+
+// WithMemberDetail keeps each member's population membership and strata,
+// for Result.Members, Result.WriteMembersCSV and Result.MemberRecord.
+func WithMemberDetail() Option { return func(c *config) { c.detail = true } }
+
+// Result is the outcome of Evaluate: the aggregate report and, when
+// requested, member-level detail.
+type Result struct {
+	Report *metric.Report
+
+	data     *Data
+	measures []*dsl.Measure
+	// membership[measure][group][member]
+	membership [][][]metric.Membership
+	// strata[measure][stratifier][member], values joined by ";"
+	strata [][][]string
+}
+
+// chunkSize balances scheduling overhead against load balance: members
+// differ widely in event counts.
+const chunkSize = 512
+
+// Evaluate runs measures over data. Measure ids must be unique. The
+// report lists measures in the given order.
+func Evaluate(ctx context.Context, data *Data, measures []*dsl.Measure, opts ...Option) (*Result, error) {
+	cfg := config{}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.workers < 1 {
+		cfg.workers = runtime.GOMAXPROCS(0)
+	}
+	seen := map[string]bool{}
+	for _, m := range measures {
+		if seen[m.ID()] {
+			return nil, fmt.Errorf("eval: measure %q is given twice", m.ID())
+		}
+		seen[m.ID()] = true
+	}
+
+	cohort := &dsl.Cohort{Systems: data.Codes.Systems, Codes: data.Codes.Values, Sources: data.Sources, Attributes: data.Attributes}
+	report := &metric.Report{}
+	bound := make([]*dsl.Bound, len(measures))
+	periods := make([]metric.Period, len(measures))
+	for i, m := range measures {
+		b, warns, err := m.Bind(cohort)
+		if err != nil {
+			return nil, err
+		}
+		bound[i] = b
+		report.Warnings = append(report.Warnings, warns...)
+		periods[i] = m.Period()
+		if cfg.period != nil {
+			periods[i] = *cfg.period
+		}
+	}
+	for _, s := range data.Reconciliation.SetAside {
+		report.Warnings = append(report.Warnings, metric.Warning{Code: "rows-set-aside",
+			Message: fmt.Sprintf("%d %s rows set aside: %s", s.Rows, s.Table, s.Reason)})
+	}
+
+	res := &Result{Report: report, data: data, measures: measures}
+	if cfg.detail {
+		res.membership = make([][][]metric.Membership, len(measures))
+		res.strata = make([][][]string, len(measures))
+		for i, m := range measures {
+			res.membership[i] = make([][]metric.Membership, len(m.GroupIDs()))
+			for g := range res.membership[i] {
+				res.membership[i][g] = make([]metric.Membership, len(data.Members))
+			}
+			res.strata[i] = make([][]string, len(m.StratifierIDs()))
+			for s := range res.strata[i] {
+				res.strata[i][s] = make([]string, len(data.Members))
+			}
+		}
+	}
+
+	nChunks := (len(data.Members) + chunkSize - 1) / chunkSize
+	workers := min(cfg.workers, max(nChunks, 1))
+	aggs := make([]*aggregate, workers)
+	var next atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	for w := range workers {
+		agg := newAggregate(measures)
+		aggs[w] = agg
+		g.Go(func() error {
+			wk := &worker{res: res, bound: bound, periods: periods, agg: agg, detail: cfg.detail}
+			wk.runners = make([]*dsl.Runner, len(bound))
+			for i, b := range bound {
+				wk.runners[i] = b.NewRunner(cfg.race)
+			}
+			for {
+				c := int(next.Add(1) - 1)
+				if c >= nChunks {
+					return nil
+				}
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				lo, hi := c*chunkSize, min((c+1)*chunkSize, len(data.Members))
+				if err := wk.chunk(lo, hi); err != nil {
+					return err
+				}
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for i, m := range measures {
+		report.Measures = append(report.Measures, aggs[0].result(i, m, periods[i], aggs[1:]))
+	}
+	report.Finalize()
+	return res, nil
+}
+
+type worker struct {
+	res     *Result
+	bound   []*dsl.Bound
+	runners []*dsl.Runner
+	periods []metric.Period
+	agg     *aggregate
+	detail  bool
+	key     []byte
+}
+
+// chunk evaluates members lo..hi; a panic (a bug, or a user function gone
+// wrong) becomes an error naming the measure and member instead of
+// crashing the caller's process.
+func (w *worker) chunk(lo, hi int) (err error) {
+	d := w.res.data
+	var mi, member int
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("eval: measure %s, member %s: internal error: %v", w.res.measures[mi].ID(), d.Members[member].ID, p)
+		}
+	}()
+	for member = lo; member < hi; member++ {
+		m := &d.Members[member]
+		events := d.Events[m.EventsStart:m.EventsEnd]
+		spans := d.Spans[m.SpansStart:m.SpansEnd]
+		for mi = range w.runners {
+			r := w.runners[mi]
+			if err := r.Run(w.periods[mi], member, m, events, spans); err != nil {
+				return err
+			}
+			if err := w.count(mi, member, r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (w *worker) count(mi, member int, r *dsl.Runner) error {
+	meas := w.res.measures[mi]
+	ma := &w.agg.measures[mi]
+	anyIP := false
+	for g, ms := range r.Memberships {
+		ma.groups[g].Add(ms)
+		if w.detail {
+			w.res.membership[mi][g][member] = ms
+		}
+		anyIP = anyIP || ms.Has(metric.InitialPopulation)
+	}
+	if !anyIP {
+		return nil
+	}
+	for s := range ma.strata {
+		cross := meas.StratifierCross(s)
+		var tuples [][]string
+		if cross == nil {
+			vals, err := r.Stratum(s)
+			if err != nil {
+				return err
+			}
+			if w.detail {
+				w.res.strata[mi][s][member] = strings.Join(vals, ";")
+			}
+			for _, v := range vals {
+				w.add(mi, s, r, []string{v})
+			}
+			continue
+		}
+		tuples = [][]string{nil}
+		for _, c := range cross {
+			vals, err := r.Stratum(c)
+			if err != nil {
+				return err
+			}
+			var next [][]string
+			for _, t := range tuples {
+				for _, v := range vals {
+					next = append(next, append(append([]string(nil), t...), v))
+				}
+			}
+			tuples = next
+		}
+		if w.detail {
+			parts := make([]string, len(tuples))
+			for i, t := range tuples {
+				parts[i] = strings.Join(t, "|")
+			}
+			w.res.strata[mi][s][member] = strings.Join(parts, ";")
+		}
+		for _, t := range tuples {
+			w.add(mi, s, r, t)
+		}
+	}
+	return nil
+}
+
+// add counts the member's memberships in the stratum with values vals of
+// stratifier s, in every group the stratifier applies to.
+func (w *worker) add(mi, s int, r *dsl.Runner, vals []string) {
+	meas := w.res.measures[mi]
+	w.key = w.key[:0]
+	for i, v := range vals {
+		if i > 0 {
+			w.key = append(w.key, 0)
+		}
+		w.key = append(w.key, v...)
+	}
+	strata := w.agg.measures[mi].strata[s]
+	st, ok := strata[string(w.key)]
+	if !ok {
+		st = &stratumAgg{values: append([]string(nil), vals...), groups: make([]metric.Counts, len(r.Memberships))}
+		strata[string(w.key)] = st
+	}
+	for g, ms := range r.Memberships {
+		if ms.Has(metric.InitialPopulation) && meas.StratifierApplies(s, g) {
+			st.groups[g].Add(ms)
+		}
+	}
+}
+
+type aggregate struct {
+	measures []measureAgg
+}
+
+type measureAgg struct {
+	groups []metric.Counts
+	strata []map[string]*stratumAgg
+}
+
+type stratumAgg struct {
+	values []string
+	groups []metric.Counts
+}
+
+func newAggregate(ms []*dsl.Measure) *aggregate {
+	a := &aggregate{measures: make([]measureAgg, len(ms))}
+	for i, m := range ms {
+		a.measures[i].groups = make([]metric.Counts, len(m.GroupIDs()))
+		a.measures[i].strata = make([]map[string]*stratumAgg, len(m.StratifierIDs()))
+		for s := range a.measures[i].strata {
+			a.measures[i].strata[s] = map[string]*stratumAgg{}
+		}
+	}
+	return a
+}
+
+// result merges the workers' aggregates of measure i into its result.
+func (a *aggregate) result(i int, m *dsl.Measure, period metric.Period, others []*aggregate) metric.MeasureResult {
+	out := metric.MeasureResult{ID: m.ID(), Title: m.Title(), Version: m.Version(), Scoring: m.Scoring(), Period: period}
+	mine := &a.measures[i]
+	for _, o := range others {
+		for g := range mine.groups {
+			mine.groups[g].Merge(o.measures[i].groups[g])
+		}
+		for s, strata := range o.measures[i].strata {
+			for k, st := range strata {
+				t, ok := mine.strata[s][k]
+				if !ok {
+					mine.strata[s][k] = st
+					continue
+				}
+				for g := range t.groups {
+					t.groups[g].Merge(st.groups[g])
+				}
+			}
+		}
+	}
+	sids := m.StratifierIDs()
+	for g, gid := range m.GroupIDs() {
+		grp := metric.Group{ID: gid, Title: m.GroupTitle(g), Counts: mine.groups[g]}
+		for s, sid := range sids {
+			if !m.StratifierApplies(s, g) {
+				continue
+			}
+			st := metric.Stratifier{ID: sid, Strata: []metric.Stratum{}}
+			for _, c := range m.StratifierCross(s) {
+				st.Components = append(st.Components, sids[c])
+			}
+			for _, agg := range mine.strata[s] {
+				if agg.groups[g].InitialPopulation > 0 {
+					st.Strata = append(st.Strata, metric.Stratum{Values: agg.values, Counts: agg.groups[g]})
+				}
+			}
+			grp.Stratifiers = append(grp.Stratifiers, st)
+		}
+		out.Groups = append(out.Groups, grp)
+	}
+	return out
+}
+

@@ -1,0 +1,145 @@
+package eval
+
+import (
+	"encoding/csv"
+	"io"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/caremetrics/caremetrics/metric"
+)
+
+// MemberRow is one member's final membership in one rate group, with the
+// member's strata for the measure's stratifiers.
+type MemberRow struct {
+	MemberID   string
+	Measure    string
+	Group      string
+	Membership metric.Membership
+	// Strata holds, per stratifier of the measure (in definition order),
+	// the member's values joined by ";" (a cross's components by "|");
+	// empty when the member is in no initial population of the measure.
+	Strata []string
+}
+
+// HasDetail reports whether the evaluation kept member-level detail.
+func (r *Result) HasDetail() bool { return r.membership != nil }
+
+// Members calls fn for every member and group of every measure, measure
+// by measure, then group by group, then in member id order; fn returning
+// false stops. Members outside every population are included with an
+// empty membership. It does nothing without WithMemberDetail.
+func (r *Result) Members(fn func(MemberRow) bool) {
+	if r.membership == nil {
+		return
+	}
+	for mi, m := range r.measures {
+		groups := m.GroupIDs()
+		strata := make([]string, len(m.StratifierIDs()))
+		for g, gid := range groups {
+			for i := range r.data.Members {
+				for s := range strata {
+					strata[s] = r.strata[mi][s][i]
+				}
+				row := MemberRow{MemberID: r.data.Members[i].ID, Measure: m.ID(), Group: gid, Membership: r.membership[mi][g][i], Strata: strata}
+				if !fn(row) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// MembersCSVHeader is the header of WriteMembersCSV.
+var MembersCSVHeader = []string{"member_id", "measure", "group", "initial_population", "denominator", "denominator_exclusion", "denominator_exception", "numerator"}
+
+// WriteMembersCSV writes members.csv: one row per member and group with
+// 0/1 flags of final membership. Members in no population of a group are
+// left out, since all their flags would be 0.
+func (r *Result) WriteMembersCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(MembersCSVHeader); err != nil {
+		return err
+	}
+	rec := make([]string, len(MembersCSVHeader))
+	var err error
+	r.Members(func(row MemberRow) bool {
+		if row.Membership == 0 {
+			return true
+		}
+		rec[0], rec[1], rec[2] = row.MemberID, row.Measure, row.Group
+		for i, f := range row.Membership.Flags() {
+			rec[3+i] = strconv.Itoa(f)
+		}
+		err = cw.Write(rec)
+		return err == nil
+	})
+	if err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// MemberSchema is the schema of MemberRecord: the member, measure and
+// group, a boolean per population, and the member's strata as a list of
+// "stratifier=value" entries.
+var MemberSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "member_id", Type: arrow.BinaryTypes.String},
+	{Name: "measure", Type: arrow.BinaryTypes.String},
+	{Name: "group", Type: arrow.BinaryTypes.String},
+	{Name: "initial_population", Type: arrow.FixedWidthTypes.Boolean},
+	{Name: "denominator", Type: arrow.FixedWidthTypes.Boolean},
+	{Name: "denominator_exclusion", Type: arrow.FixedWidthTypes.Boolean},
+	{Name: "denominator_exception", Type: arrow.FixedWidthTypes.Boolean},
+	{Name: "numerator", Type: arrow.FixedWidthTypes.Boolean},
+	{Name: "strata", Type: arrow.ListOf(arrow.BinaryTypes.String)},
+}, nil)
+
+// MemberRecord returns the member-level detail as one Arrow record (rows
+// as in Members, members in no population left out), or nil without
+// WithMemberDetail. The caller releases it.
+func (r *Result) MemberRecord(mem memory.Allocator) arrow.RecordBatch {
+	if r.membership == nil {
+		return nil
+	}
+	b := array.NewRecordBuilder(mem, MemberSchema)
+	defer b.Release()
+	ids := b.Field(0).(*array.StringBuilder)
+	meas := b.Field(1).(*array.StringBuilder)
+	grp := b.Field(2).(*array.StringBuilder)
+	strata := b.Field(8).(*array.ListBuilder)
+	sv := strata.ValueBuilder().(*array.StringBuilder)
+	r.Members(func(row MemberRow) bool {
+		if row.Membership == 0 {
+			return true
+		}
+		ids.Append(row.MemberID)
+		meas.Append(row.Measure)
+		grp.Append(row.Group)
+		for i, p := range metric.Populations {
+			b.Field(3 + i).(*array.BooleanBuilder).Append(row.Membership.Has(p))
+		}
+		strata.Append(true)
+		sids := r.stratifierIDs(row.Measure)
+		for s, v := range row.Strata {
+			if v != "" {
+				sv.Append(sids[s] + "=" + v)
+			}
+		}
+		return true
+	})
+	return b.NewRecordBatch()
+}
+
+func (r *Result) stratifierIDs(measure string) []string {
+	for _, m := range r.measures {
+		if m.ID() == measure {
+			return m.StratifierIDs()
+		}
+	}
+	return nil
+}
