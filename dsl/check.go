@@ -350,7 +350,10 @@ func (c *checker) compileExpr(n *yaml.Node, path, text string, want kind) compil
 func (c *checker) exprError(err error) {
 	var fe *file.Error
 	if errors.As(err, &fe) {
-		msg := fe.Message
+		msg := strings.TrimSpace(fe.Message)
+		if name, ok := strings.CutPrefix(msg, "unknown name "); ok && strings.HasPrefix(runeSuffix(c.text, fe.From), name+"(") {
+			msg = "unknown function " + name
+		}
 		if strings.HasPrefix(msg, "unknown name ") || strings.HasPrefix(msg, "unknown func") {
 			c.src.errs.Add(c.exprPos(fe.From), c.path, ErrUnknownName, "%s", msg)
 			return

@@ -27,6 +27,9 @@ type ValueSet struct {
 	ranges   []codeRange
 	prefixes []codeRange // lo is the prefix
 	size     int
+	// hadErrors marks a set with malformed entries, so that it is not
+	// also reported as empty.
+	hadErrors bool
 }
 
 type codeRange struct{ system, lo, hi string }
@@ -145,7 +148,7 @@ func ParseValueSets(filename string, src []byte) ([]*ValueSet, error) {
 			errs.Add(v.Pos, "valuesets", ErrDuplicate, "value set %q is already defined at %s", v.Name, prev.Pos)
 		}
 		seen[v.Name] = v
-		if v.size == 0 {
+		if v.size == 0 && !v.hadErrors {
 			errs.Add(v.Pos, "valuesets", ErrValueSetEmpty, "value set %q has no codes", v.Name)
 		}
 	}
@@ -201,6 +204,7 @@ func parseValueSetYAML(filename string, src []byte, errs *ErrorList) []*ValueSet
 			sys, known := NormalizeSystem(k)
 			if !known {
 				s.errorf(keyOf(codes, k), join(p, "codes"), ErrInvalid, "unknown code system %q (want one of %s)", k, strings.Join(CodeSystems, ", "))
+				v.hadErrors = true
 				continue
 			}
 			for _, c := range s.list(cf[k], join(p, "codes."+k)) {
@@ -210,6 +214,7 @@ func parseValueSetYAML(filename string, src []byte, errs *ErrorList) []*ValueSet
 				}
 				if msg := v.add(sys, val); msg != "" {
 					s.errorf(c, join(p, "codes."+k), ErrInvalid, "%s", msg)
+					v.hadErrors = true
 				}
 			}
 		}
@@ -290,10 +295,12 @@ func parseValueSetCSV(filename string, src []byte, errs *ErrorList) []*ValueSet 
 		sys, known := NormalizeSystem(rec[col["system"]])
 		if !known {
 			errs.Add(Pos{File: filename, Line: line, Col: col["system"] + 1}, "", ErrInvalid, "unknown code system %q (want one of %s)", rec[col["system"]], strings.Join(CodeSystems, ", "))
+			v.hadErrors = true
 			continue
 		}
 		if msg := v.add(sys, rec[col["code"]]); msg != "" {
 			errs.Add(Pos{File: filename, Line: line, Col: col["code"] + 1}, "", ErrInvalid, "%s", msg)
+			v.hadErrors = true
 		}
 	}
 	return order

@@ -1,0 +1,235 @@
+package dsl
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/caremetrics/caremetrics/metric"
+)
+
+const testValueSets = `
+valuesets:
+  - name: DTaP
+    oid: 1.2.3
+    codes: {CVX: ["20", "106", "110"], CPT: ["90700"]}
+  - name: PHQ9
+    codes: {LOINC: ["44261-6"]}
+  - name: Visit
+    codes: {CPT: ["99202-99215"]}
+  - name: Depression
+    codes: {ICD10CM: ["F32*", "F33.1"]}
+`
+
+// fixture is one member with events and spans, as the loader would give
+// them: events sorted by date.
+type fixture struct {
+	member Member
+	events []Event
+	spans  []Span
+	codes  [][2]string
+	claims []string
+}
+
+func d(s string) metric.Date { return metric.MustParseDate(s) }
+
+func (f *fixture) code(system, code string) CodeID {
+	for i, c := range f.codes {
+		if c == [2]string{system, code} {
+			return CodeID(i)
+		}
+	}
+	f.codes = append(f.codes, [2]string{system, code})
+	return CodeID(len(f.codes) - 1)
+}
+
+// ev adds an event: "2025-01-02 CVX 20", optional value, end and claim via
+// extra fields "v=12", "end=2025-01-03", "claim=c1".
+func (f *fixture) ev(spec string) {
+	parts := strings.Fields(spec)
+	e := Event{Date: d(parts[0]), End: metric.NoDate, Code: f.code(parts[1], parts[2]), Claim: -1, Source: -1, Value: math.NaN()}
+	for _, p := range parts[3:] {
+		k, v, _ := strings.Cut(p, "=")
+		switch k {
+		case "v":
+			fmt.Sscan(v, &e.Value)
+		case "end":
+			e.End = d(v)
+		case "claim":
+			e.Claim = int32(slices.Index(f.claims, v))
+			if e.Claim < 0 {
+				e.Claim = int32(len(f.claims))
+				f.claims = append(f.claims, v)
+			}
+		}
+	}
+	f.events = append(f.events, e)
+}
+
+func newFixture() *fixture {
+	f := &fixture{member: Member{ID: "m1", BirthDate: d("2023-06-14"), DeathDate: metric.NoDate, Sex: "F", Race: []string{"white", "asian"}, Disability: True}}
+	f.ev("2023-07-20 CVX 20")
+	f.ev("2023-07-25 CVX 110")
+	f.ev("2023-07-25 CPT 90700")
+	f.ev("2023-09-01 CVX 106")
+	f.ev("2025-03-01 LOINC 44261-6 v=9")
+	f.ev("2025-03-10 CPT 99213 claim=c1")
+	f.ev("2025-03-10 ICD10CM F329 claim=c1")
+	f.ev("2025-03-12 ICD10CM F331 end=2025-04-01")
+	f.ev("2025-06-14 LOINC 44261-6 v=10")
+	f.spans = []Span{
+		{Start: d("2024-06-14"), End: d("2024-12-31"), Benefits: Medical},
+		{Start: d("2025-01-01"), End: d("2025-06-30"), Benefits: Medical | Dental},
+		{Start: d("2025-08-15"), End: d("2025-12-31"), Benefits: Medical | Dental},
+	}
+	return f
+}
+
+// evalDefine compiles a one-define measure and returns the define's value
+// for the fixture member.
+func evalDefine(t *testing.T, f *fixture, expr string) any {
+	t.Helper()
+	src := fmt.Sprintf("id: t\ntitle: T\nperiod: {start: 2025-01-01, end: 2025-12-31}\nvaluesets: [vs.yaml]\ndefine:\n  v: |\n    %s\ngroups:\n  g: {initial_population: \"true\", denominator: \"true\", numerator: \"true\"}\n", expr)
+	m, err := Compile("t.yaml", []byte(src), fstest.MapFS{"vs.yaml": {Data: []byte(testValueSets)}})
+	require.NoError(t, err)
+	c := &Cohort{}
+	for _, sc := range f.codes {
+		c.Systems = append(c.Systems, sc[0])
+		c.Codes = append(c.Codes, sc[1])
+	}
+	b, _, err := m.Bind(c)
+	require.NoError(t, err)
+	r := b.NewRunner(RaceAloneOrInCombination)
+	require.NoError(t, r.Run(m.Period(), 0, &f.member, f.events, f.spans))
+	fn := m.defines[0].fn
+	switch fn.k {
+	case kBool:
+		return fn.b(r)
+	case kInt:
+		return fn.i(r)
+	case kFloat:
+		return fn.f(r)
+	case kString:
+		return fn.s(r)
+	case kList:
+		return append([]string(nil), fn.l(r)...)
+	case kEvents:
+		var dates []string
+		for _, i := range fn.e(r) {
+			dates = append(dates, f.events[i].Date.String())
+		}
+		return dates
+	}
+	return nil
+}
+
+func TestFunctions(t *testing.T) {
+	day := func(s string) int64 { return int64(d(s)) }
+	for _, tc := range []struct {
+		expr string
+		want any
+	}{
+		{`date("2025-06-14")`, day("2025-06-14")},
+		{`birthday(2)`, day("2025-06-14")},
+		{`birthday(2) - 1`, day("2025-06-13")},
+		{`addDays(birth_date, 42)`, day("2023-07-26")},
+		{`addMonths(date("2025-01-31"), 1)`, day("2025-02-28")},
+		{`addYears(date("2024-02-29"), 1)`, day("2025-02-28")},
+		{`ageOn(date("2025-06-13"))`, int64(1)},
+		{`ageOn(date("2025-06-14"))`, int64(2)},
+		{`ageInMonthsOn(date("2025-06-13"))`, int64(23)},
+		{`daysBetween(date("2025-01-01"), date("2025-12-31"))`, int64(364)},
+		{`year(period_end)`, int64(2025)},
+		{`events("DTaP")`, []string{"2023-07-20", "2023-07-25", "2023-07-25", "2023-09-01"}},
+		{`countEvents(events("DTaP"))`, int64(4)},
+		{`countDates(events("DTaP"))`, int64(3)},
+		{`countDates(between(events("DTaP"), addDays(birth_date, 42), birthday(2)))`, int64(1)},
+		{`countDates(between(events("DTaP"), addDays(birth_date, 41), birthday(2)))`, int64(2)},
+		{`countDates(between(events("DTaP"), addDays(birth_date, 37), birthday(2)))`, int64(2)},
+		{`countDates(between(events("DTaP"), addDays(birth_date, 36), birthday(2)))`, int64(3)},
+		{`nthDate(events("DTaP"), 2)`, day("2023-07-25")},
+		{`nthDate(events("DTaP"), 4) > period_end`, true},
+		{`firstDate(events("DTaP"))`, day("2023-07-20")},
+		{`lastDate(events("DTaP"))`, day("2023-09-01")},
+		{`firstDate(events("Visit")) > period_end`, false},
+		{`exists(code("CPT", "99213"))`, true},
+		{`exists(code("CPT", "99214"))`, false},
+		{`events("Visit")`, []string{"2025-03-10"}},
+		{`events("Depression")`, []string{"2025-03-10", "2025-03-12"}},
+		{`union(events("Visit"), events("Depression"))`, []string{"2025-03-10", "2025-03-10", "2025-03-12"}},
+		{`valueAtLeast(events("PHQ9"), 10)`, []string{"2025-06-14"}},
+		{`valueAtMost(events("PHQ9"), 9.5)`, []string{"2025-03-01"}},
+		{`valueBetween(events("PHQ9"), 9, 10)`, []string{"2025-03-01", "2025-06-14"}},
+		{`hasValue(events("PHQ9"))`, []string{"2025-03-01", "2025-06-14"}},
+		{`maxValue(events("PHQ9"))`, 10.0},
+		{`minValue(events("PHQ9"))`, 9.0},
+		{`maxValue(events("Visit")) >= 0`, false},
+		{`sameClaim(events("Depression"), events("Visit"))`, []string{"2025-03-10"}},
+		{`withinDays(events("Depression"), events("PHQ9"), 0, 9)`, []string{"2025-03-10"}},
+		{`withinDays(events("Depression"), events("PHQ9"), 0, 11)`, []string{"2025-03-10", "2025-03-12"}},
+		{`withinDays(events("PHQ9"), events("Visit"), -9, -9)`, []string{"2025-03-01"}},
+		{`earliest(events("DTaP"))`, []string{"2023-07-20"}},
+		{`latest(union(events("Visit"), events("Depression")))`, []string{"2025-03-12"}},
+		{`during(events("Depression"), date("2025-03-12"), date("2025-03-31"))`, []string(nil)},
+		{`during(events("Depression"), date("2025-03-10"), date("2025-04-01"))`, []string{"2025-03-10", "2025-03-12"}},
+		{`overlaps(events("Depression"), date("2025-04-01"), date("2025-12-31"))`, []string{"2025-03-12"}},
+		{`overlaps(events("Depression"), date("2025-04-02"), date("2025-12-31"))`, []string(nil)},
+		{`prevalentDuring(events("Visit"), date("2025-03-11"), date("2025-12-31"))`, []string{"2025-03-10"}}, // no end: still prevalent
+		{`prevalentDuring(events("Depression"), date("2025-04-02"), date("2025-12-31"))`, []string{"2025-03-10"}},
+		{`endsBetween(events("Depression"), date("2025-04-01"), date("2025-04-01"))`, []string{"2025-03-12"}},
+		// continuous enrollment: coverage 2024-06-14..2025-06-30, 2025-08-15..2025-12-31
+		{`enrolled(date("2024-06-14"), date("2025-06-13"), "medical", 0, 0)`, true},
+		{`enrolled(date("2024-06-13"), date("2025-06-13"), "medical", 0, 45)`, false},
+		{`enrolled(date("2024-06-13"), date("2025-06-13"), "medical", 1, 1)`, true},
+		{`enrolled(period_start, period_end, "medical", 1, 45)`, true},  // gap Jul 1..Aug 14 = 45 days
+		{`enrolled(period_start, period_end, "medical", 1, 44)`, false}, // 45-day gap is too long for 44
+		{`enrolled(period_start, period_end, "dental", 1, 45)`, true},
+		{`enrolled(date("2024-12-01"), period_end, "dental", 1, 45)`, false}, // a second gap in Dec 2024
+		{`enrolled(date("2024-12-01"), period_end, "dental", 2, 45)`, true},
+		{`enrolled(period_start, date("2026-01-01"), "", 1, 45)`, false}, // uncovered Jan 1 is a second gap
+		{`enrolledOn(date("2025-07-01"), "medical")`, false},
+		{`enrolledOn(date("2025-06-30"), "dental")`, true},
+		{`enrolledOn(date("2024-12-31"), "dental")`, false},
+		{`raceCategories()`, []string{"white", "asian", "multiracial"}},
+		{`category("disability")`, "yes"},
+		{`category("language")`, "unknown"},
+		{`ageBand(ageOn(period_end), "0-1", "2-5", "65+")`, "2-5"},
+		{`ageBand(70, "0-1", "2-5", "65+")`, "65+"},
+		{`ageBand(7, "0-1", "2-5", "65+")`, "other"},
+		{`"white" in race && !("black" in race)`, true},
+		{`sex in ["F", "X"] ? "f" : "other"`, "f"},
+		{`death_date <= period_end`, false},
+		{`10 / 4`, 2.5},
+		{`7 % 3 + 2 * 3 - 1`, int64(6)},
+	} {
+		t.Run(tc.expr, func(t *testing.T) {
+			if tc.want == nil {
+				return
+			}
+			assert.Equal(t, tc.want, evalDefine(t, newFixture(), tc.expr))
+		})
+	}
+}
+
+func TestRaceRules(t *testing.T) {
+	for _, tc := range []struct {
+		races []string
+		rule  RaceRule
+		want  []string
+	}{
+		{nil, RaceAloneOrInCombination, []string{"unknown"}},
+		{[]string{"black"}, RaceAloneOrInCombination, []string{"black"}},
+		{[]string{"black", "white", "black"}, RaceAloneOrInCombination, []string{"black", "white", "multiracial"}},
+		{[]string{"black", "white"}, RaceSingle, []string{"multiracial"}},
+		{[]string{"black", "black"}, RaceSingle, []string{"black"}},
+		{[]string{""}, RaceSingle, []string{"unknown"}},
+	} {
+		assert.Equal(t, tc.want, raceStrata(nil, tc.races, tc.rule), "%v %v", tc.races, tc.rule)
+	}
+}
