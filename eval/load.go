@@ -1,0 +1,670 @@
+package eval
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/caremetrics/caremetrics/metric"
+)
+
+// Files names the files of each table; a table may be split into several
+// files, read in the order given. The format of each file is chosen by its
+// extension: .csv, .parquet, .arrow, .ipc or .feather (Arrow IPC file or
+// stream) and .arrows (Arrow IPC stream).
+type Files struct {
+	Members, Enrollment, Events []string
+}
+
+// LoadOption configures LoadDir, LoadFiles and FromArrow.
+type LoadOption func(*loadConfig)
+
+type loadConfig struct {
+	mem    memory.Allocator
+	strict bool
+}
+
+// WithAllocator sets the allocator of the Arrow batches read from files
+// (default memory.DefaultAllocator). Nothing allocated with it outlives the
+// load: every batch is converted and released as it is read.
+func WithAllocator(mem memory.Allocator) LoadOption {
+	return func(c *loadConfig) { c.mem = mem }
+}
+
+// WithStrict makes any row set aside (such as an event of a member not in
+// the members table) fail the load, instead of being counted in
+// Data.Reconciliation.
+func WithStrict(strict bool) LoadOption {
+	return func(c *loadConfig) { c.strict = strict }
+}
+
+// DataError is an error in the member data, located by file, row and
+// column. Error formats it like
+//
+//	events.csv: row 12: column date: invalid date "2025-02-30": no such day
+//	events.parquet: row group 3, row 1234: column code: null value in required column
+//
+// leaving out the parts that do not apply.
+type DataError struct {
+	// File is the file name as given, or "<members>" etc. for FromArrow;
+	// Table is members, enrollment or events.
+	File, Table string
+	// Column is "" when the error is not about one column.
+	Column string
+	// Row is the 1-based data row in the file (not counting a CSV header),
+	// 0 when the error is not about one row.
+	Row int64
+	// RowGroup is the 0-based Parquet row group of Row, -1 when not
+	// applicable.
+	RowGroup int
+	Msg      string
+
+	err error
+}
+
+func (e *DataError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+	} else {
+		b.WriteString(e.Table)
+	}
+	b.WriteString(": ")
+	if e.Row > 0 {
+		if e.RowGroup >= 0 {
+			fmt.Fprintf(&b, "row group %d, ", e.RowGroup)
+		}
+		fmt.Fprintf(&b, "row %d: ", e.Row)
+	}
+	if e.Column != "" {
+		fmt.Fprintf(&b, "column %s: ", e.Column)
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Unwrap returns the underlying error of a file that could not be decoded,
+// or nil.
+func (e *DataError) Unwrap() error { return e.err }
+
+type tableKind uint8
+
+const (
+	tMembers tableKind = iota
+	tEnrollment
+	tEvents
+)
+
+var tableNames = [...]string{"members", "enrollment", "events"}
+
+func (t tableKind) String() string { return tableNames[t] }
+
+// source is one file or in-memory reader of one table. read feeds its
+// batches to p and returns the number of rows read.
+type source struct {
+	table tableKind
+	name  string
+	read  func(ctx context.Context, cfg *loadConfig, p part) (int64, error)
+}
+
+// LoadDir loads the tables of a directory: for each table, the file
+// <table>.<ext>, the shards <table>-*.<ext>, or the files of a
+// sub-directory <table>/, with the extensions listed at Files. Files whose
+// names start with "." or "_" are ignored.
+func LoadDir(ctx context.Context, dir string, opts ...LoadOption) (*Data, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var lists [3][]string
+	for t := range tableNames {
+		name := tableNames[t]
+		var whole []string
+		for _, e := range ents {
+			n := e.Name()
+			switch {
+			case e.IsDir() && n == name:
+				sub, err := os.ReadDir(filepath.Join(dir, n))
+				if err != nil {
+					return nil, err
+				}
+				for _, s := range sub {
+					if !s.IsDir() && dataFile(s.Name()) {
+						lists[t] = append(lists[t], filepath.Join(dir, n, s.Name()))
+					}
+				}
+			case e.IsDir() || !dataFile(n):
+			case strings.TrimSuffix(n, filepath.Ext(n)) == name:
+				whole = append(whole, n)
+				lists[t] = append(lists[t], filepath.Join(dir, n))
+			case strings.HasPrefix(n, name+"-"):
+				lists[t] = append(lists[t], filepath.Join(dir, n))
+			}
+		}
+		if len(whole) > 1 {
+			return nil, fmt.Errorf("eval: load %s: table %s is given twice: %s", dir, name, strings.Join(whole, ", "))
+		}
+		if len(lists[t]) == 0 {
+			return nil, fmt.Errorf("eval: load %s: no %s table (%[2]s.csv, %[2]s.parquet, %[2]s.arrow, ..., %[2]s-*.<ext> or %[2]s/)", dir, name)
+		}
+		slices.Sort(lists[t])
+	}
+	return LoadFiles(ctx, Files{Members: lists[0], Enrollment: lists[1], Events: lists[2]}, opts...)
+}
+
+func dataFile(name string) bool {
+	if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+		return false
+	}
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".csv", ".parquet", ".arrow", ".arrows", ".ipc", ".feather":
+		return true
+	}
+	return false
+}
+
+// LoadFiles loads the files of the three tables, choosing each file's
+// format by its extension (see Files). Members is required; a table without
+// files is empty.
+func LoadFiles(ctx context.Context, files Files, opts ...LoadOption) (*Data, error) {
+	if len(files.Members) == 0 {
+		return nil, fmt.Errorf("eval: no members file")
+	}
+	var srcs []source
+	for t, list := range [...][]string{files.Members, files.Enrollment, files.Events} {
+		for _, f := range list {
+			s, err := fileSource(tableKind(t), f)
+			if err != nil {
+				return nil, err
+			}
+			srcs = append(srcs, s)
+		}
+	}
+	return load(ctx, srcs, opts)
+}
+
+func fileSource(t tableKind, path string) (source, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".csv":
+		return csvFileSource(t, path), nil
+	case ".parquet":
+		return parquetSource(t, path), nil
+	case ".arrow", ".arrows", ".ipc", ".feather":
+		return ipcSource(t, path), nil
+	}
+	return source{}, &DataError{File: path, Table: t.String(), RowGroup: -1,
+		Msg: fmt.Sprintf("unsupported file extension %q: want .csv, .parquet, .arrow, .arrows, .ipc or .feather", filepath.Ext(path))}
+}
+
+// FromArrow loads the tables from in-memory Arrow readers, named
+// "<members>", "<enrollment>" and "<events>" in errors and in
+// Data.Reconciliation. enrollment and events may be nil for empty tables.
+// The readers are read to the end but not released: they stay the caller's.
+func FromArrow(ctx context.Context, members, enrollment, events array.RecordReader, opts ...LoadOption) (*Data, error) {
+	if members == nil {
+		return nil, fmt.Errorf("eval: no members reader")
+	}
+	var srcs []source
+	for t, rr := range [...]array.RecordReader{members, enrollment, events} {
+		if rr != nil {
+			srcs = append(srcs, readerSource(tableKind(t), "<"+tableNames[t]+">", rr))
+		}
+	}
+	return load(ctx, srcs, opts)
+}
+
+// load reads every source concurrently into its own part, then merges the
+// parts in source order, so the result does not depend on scheduling.
+func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) {
+	cfg := loadConfig{mem: memory.DefaultAllocator}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	parts := make([]part, len(srcs))
+	rows := make([]int64, len(srcs))
+	errs := make([]error, len(srcs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, s := range srcs {
+		parts[i] = newPart(s.table, s.name)
+		g.Go(func() error {
+			// Data errors do not cancel the other sources, so the error
+			// returned is always that of the first failing source.
+			rows[i], errs[i] = s.read(gctx, &cfg, parts[i])
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	d := &Data{}
+	for i, s := range srcs {
+		d.Reconciliation.Files = append(d.Reconciliation.Files, FileCount{Table: s.table.String(), File: s.name, Rows: rows[i]})
+	}
+	if err := build(d, parts, &cfg); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// build merges the parts into d: members sorted by id, attributes in the
+// same order, codes, claims and sources numbered in sorted order (so ids do
+// not depend on row order), and each member's spans and events grouped and
+// sorted.
+func build(d *Data, parts []part, cfg *loadConfig) error {
+	var mps []*memberPart
+	var sps []*spanPart
+	var eps []*eventPart
+	for _, p := range parts {
+		switch p := p.(type) {
+		case *memberPart:
+			mps = append(mps, p)
+		case *spanPart:
+			sps = append(sps, p)
+		case *eventPart:
+			eps = append(eps, p)
+		}
+	}
+	if err := buildMembers(d, mps); err != nil {
+		return err
+	}
+	index := make(map[string]int32, len(d.Members))
+	for i := range d.Members {
+		index[d.Members[i].ID] = int32(i)
+	}
+
+	// Map each part's member ids to members, counting what is set aside.
+	spanMember := make([][]int32, len(sps))
+	spanAside := newAside(tEnrollment)
+	for pi, p := range sps {
+		spanMember[pi] = spanAside.resolve(index, &p.ids, p.member)
+	}
+	eventMember := make([][]int32, len(eps))
+	eventAside := newAside(tEvents)
+	for pi, p := range eps {
+		eventMember[pi] = eventAside.resolve(index, &p.ids, p.member)
+	}
+	for _, a := range []*aside{spanAside, eventAside} {
+		if a.rows == 0 {
+			continue
+		}
+		s := a.setAside()
+		if cfg.strict {
+			q := make([]string, len(s.Examples))
+			for i, x := range s.Examples {
+				q[i] = strconv.Quote(x)
+			}
+			return &DataError{Table: s.Table, Column: "member_id", RowGroup: -1,
+				Msg: fmt.Sprintf("%d rows set aside in strict mode: %s (e.g. %s)", s.Rows, s.Reason, strings.Join(q, ", "))}
+		}
+		d.Reconciliation.SetAside = append(d.Reconciliation.SetAside, s)
+	}
+
+	// Spans.
+	spans, err := group(d.Members, sps, spanMember, func(p *spanPart) []Span { return p.spans },
+		func(m *Member, s, e int32) { m.SpansStart, m.SpansEnd = s, e }, nil)
+	if err != nil {
+		return err
+	}
+	d.Spans = spans
+	sortRuns(d.Members, d.Spans, func(m *Member) (int32, int32) { return m.SpansStart, m.SpansEnd }, compareSpans)
+
+	// Events: renumber codes, claims and sources used by kept events.
+	var codes [][2]string
+	var claims, sources []string
+	for pi, p := range eps {
+		usedCode := make([]bool, len(p.codes.list))
+		usedClaim := make([]bool, len(p.claims.s))
+		usedSource := make([]bool, len(p.sources.s))
+		for k, e := range p.events {
+			if eventMember[pi][k] < 0 {
+				continue
+			}
+			usedCode[e.Code] = true
+			if e.Claim >= 0 {
+				usedClaim[e.Claim] = true
+			}
+			if e.Source >= 0 {
+				usedSource[e.Source] = true
+			}
+		}
+		codes = appendUsed(codes, p.codes.list, usedCode)
+		claims = appendUsed(claims, p.claims.s, usedClaim)
+		sources = appendUsed(sources, p.sources.s, usedSource)
+	}
+	codes = sortedSet(codes, func(a, b [2]string) int {
+		if c := strings.Compare(a[0], b[0]); c != 0 {
+			return c
+		}
+		return strings.Compare(a[1], b[1])
+	})
+	for _, c := range codes {
+		d.Codes.Intern(c[0], c[1])
+	}
+	d.Claims = sortedSet(claims, strings.Compare)
+	d.Sources = sortedSet(sources, strings.Compare)
+	if len(d.Sources) > math.MaxInt16+1 {
+		return fmt.Errorf("eval: events: more than %d distinct sources", math.MaxInt16+1)
+	}
+	events, err := group(d.Members, eps, eventMember, func(p *eventPart) []Event { return p.events },
+		func(m *Member, s, e int32) { m.EventsStart, m.EventsEnd = s, e },
+		func(p *eventPart) func(*Event) {
+			codeID := make([]CodeID, len(p.codes.list))
+			for i, c := range p.codes.list {
+				codeID[i], _ = d.Codes.Lookup(c[0], c[1])
+			}
+			claimID := make([]int32, len(p.claims.s))
+			for i, c := range p.claims.s {
+				j, _ := slices.BinarySearch(d.Claims, c)
+				claimID[i] = int32(j)
+			}
+			sourceID := make([]int16, len(p.sources.s))
+			for i, s := range p.sources.s {
+				j, _ := slices.BinarySearch(d.Sources, s)
+				sourceID[i] = int16(j)
+			}
+			return func(e *Event) {
+				e.Code = codeID[e.Code]
+				if e.Claim >= 0 {
+					e.Claim = claimID[e.Claim]
+				}
+				if e.Source >= 0 {
+					e.Source = sourceID[e.Source]
+				}
+			}
+		})
+	if err != nil {
+		return err
+	}
+	d.Events = events
+	sortRuns(d.Members, d.Events, func(m *Member) (int32, int32) { return m.EventsStart, m.EventsEnd }, compareEvents)
+	return nil
+}
+
+type memberOrigin struct{ part, row int32 }
+
+func buildMembers(d *Data, mps []*memberPart) error {
+	n := 0
+	for _, p := range mps {
+		n += len(p.members)
+	}
+	if n > math.MaxInt32 {
+		return fmt.Errorf("eval: members: more than %d rows", math.MaxInt32)
+	}
+	order := make([]memberOrigin, 0, n)
+	for pi, p := range mps {
+		for k := range p.members {
+			order = append(order, memberOrigin{int32(pi), int32(k)})
+		}
+	}
+	id := func(o memberOrigin) string { return mps[o.part].members[o.row].ID }
+	// Stable, so of two rows with one id the first read comes first.
+	slices.SortStableFunc(order, func(a, b memberOrigin) int { return strings.Compare(id(a), id(b)) })
+	for k := 1; k < len(order); k++ {
+		if prev, o := order[k-1], order[k]; id(prev) == id(o) {
+			where := fmt.Sprintf("row %d", prev.row+1)
+			if prev.part != o.part {
+				where = fmt.Sprintf("%s row %d", mps[prev.part].file, prev.row+1)
+			}
+			p := mps[o.part]
+			return p.err(int64(o.row)+1, "member_id", "duplicate member id %q (first at %s)", id(o), where)
+		}
+	}
+
+	// Attributes: the union of the parts' extra columns, null where a
+	// part lacks one.
+	var attrs []Attribute
+	var first []string
+	byName := map[string]int{}
+	attrMap := make([][]int, len(mps))
+	for pi, p := range mps {
+		for _, a := range p.attrs {
+			g, ok := byName[a.Name]
+			if !ok {
+				g = len(attrs)
+				byName[a.Name] = g
+				attrs = append(attrs, newAttribute(a.Name, a.Kind, n))
+				first = append(first, p.file)
+			} else if attrs[g].Kind != a.Kind {
+				return p.err(0, a.Name, "%s here, but %s in %s", attrKindNames[a.Kind], attrKindNames[attrs[g].Kind], first[g])
+			}
+			attrMap[pi] = append(attrMap[pi], g)
+		}
+	}
+
+	d.Members = make([]Member, n)
+	for k, o := range order {
+		p := mps[o.part]
+		m := p.members[o.row]
+		s := 0
+		if o.row > 0 {
+			s = p.raceEnd[o.row-1]
+		}
+		if e := p.raceEnd[o.row]; e > s {
+			m.Race = p.raceVals[s:e:e]
+		}
+		d.Members[k] = m
+		for x, g := range attrMap[o.part] {
+			copyAttr(&attrs[g], k, &p.attrs[x].Attribute, int(o.row))
+		}
+	}
+	d.Attributes = attrs
+	return nil
+}
+
+func newAttribute(name string, k AttrKind, n int) Attribute {
+	a := Attribute{Name: name, Kind: k}
+	switch k {
+	case AttrString:
+		a.Strings = make([]string, n)
+	case AttrFloat:
+		a.Floats = make([]float64, n)
+		for i := range a.Floats {
+			a.Floats[i] = math.NaN()
+		}
+	case AttrInt:
+		a.Ints = make([]int64, n)
+	case AttrBool:
+		a.Bools = make([]bool, n)
+	case AttrDate:
+		a.Dates = make([]metric.Date, n)
+		for i := range a.Dates {
+			a.Dates[i] = metric.NoDate
+		}
+	case AttrStrings:
+		a.Lists = make([][]string, n)
+	}
+	return a
+}
+
+func copyAttr(dst *Attribute, i int, src *Attribute, j int) {
+	switch dst.Kind {
+	case AttrString:
+		dst.Strings[i] = src.Strings[j]
+	case AttrFloat:
+		dst.Floats[i] = src.Floats[j]
+	case AttrInt:
+		dst.Ints[i] = src.Ints[j]
+	case AttrBool:
+		dst.Bools[i] = src.Bools[j]
+	case AttrDate:
+		dst.Dates[i] = src.Dates[j]
+	case AttrStrings:
+		dst.Lists[i] = src.Lists[j]
+	}
+}
+
+// aside accounts for the rows of a table whose member is not in members.
+type aside struct {
+	table   tableKind
+	rows    int64
+	unknown map[string]bool
+}
+
+func newAside(t tableKind) *aside { return &aside{table: t, unknown: map[string]bool{}} }
+
+// resolve returns the member index of each row, -1 for rows set aside.
+func (a *aside) resolve(index map[string]int32, ids *localIDs, member []int32) []int32 {
+	global := make([]int32, len(ids.s))
+	for i, s := range ids.s {
+		g, ok := index[s]
+		if !ok {
+			g = -1
+		}
+		global[i] = g
+	}
+	out := make([]int32, len(member))
+	for k, m := range member {
+		g := global[m]
+		if g < 0 {
+			a.rows++
+			a.unknown[ids.s[m]] = true
+		}
+		out[k] = g
+	}
+	return out
+}
+
+const maxExamples = 5
+
+// setAside reports the rows set aside with the first ids in sort order as
+// examples, so the report does not depend on row order.
+func (a *aside) setAside() SetAside {
+	ids := make([]string, 0, len(a.unknown))
+	for s := range a.unknown {
+		ids = append(ids, s)
+	}
+	slices.Sort(ids)
+	return SetAside{Table: a.table.String(), Reason: "member_id not in members", Rows: a.rows, Examples: ids[:min(len(ids), maxExamples)]}
+}
+
+// group concatenates the rows of the parts member by member (a counting
+// sort on the member index), rewriting each row with the part's remap.
+func group[P any, T any](members []Member, parts []P, member [][]int32, rows func(P) []T, set func(*Member, int32, int32), remap func(P) func(*T)) ([]T, error) {
+	start := make([]int, len(members)+1)
+	for pi := range parts {
+		for _, g := range member[pi] {
+			if g >= 0 {
+				start[g+1]++
+			}
+		}
+	}
+	for i := range members {
+		start[i+1] += start[i]
+	}
+	total := start[len(members)]
+	if total > math.MaxInt32 {
+		return nil, fmt.Errorf("eval: more than %d rows in one table", math.MaxInt32)
+	}
+	for i := range members {
+		set(&members[i], int32(start[i]), int32(start[i+1]))
+	}
+	out := make([]T, total)
+	next := start[:len(members)]
+	for pi, p := range parts {
+		var fix func(*T)
+		if remap != nil {
+			fix = remap(p)
+		}
+		for k, r := range rows(p) {
+			g := member[pi][k]
+			if g < 0 {
+				continue
+			}
+			if fix != nil {
+				fix(&r)
+			}
+			out[next[g]] = r
+			next[g]++
+		}
+	}
+	return out, nil
+}
+
+// sortRuns sorts each member's run of xs, members split among goroutines.
+func sortRuns[T any](members []Member, xs []T, run func(*Member) (int32, int32), cmp func(a, b T) int) {
+	workers := runtime.GOMAXPROCS(0)
+	chunk := (len(members) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(members); lo += chunk {
+		hi := min(lo+chunk, len(members))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				s, e := run(&members[i])
+				slices.SortFunc(xs[s:e], cmp)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func compareSpans(a, b Span) int {
+	if c := cmp.Compare(a.Start, b.Start); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.End, b.End); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Benefits, b.Benefits); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Plan, b.Plan)
+}
+
+// compareEvents orders events fully, so that equal inputs in any row
+// order give equal Data.
+func compareEvents(a, b Event) int {
+	if c := cmp.Compare(a.Date, b.Date); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Code, b.Code); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.End, b.End); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Value, b.Value); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Claim, b.Claim); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Source, b.Source)
+}
+
+func appendUsed[T any](dst, src []T, used []bool) []T {
+	for i, u := range used {
+		if u {
+			dst = append(dst, src[i])
+		}
+	}
+	return dst
+}
+
+// sortedSet sorts xs and drops duplicates; nil when empty.
+func sortedSet[T any](xs []T, cmp func(a, b T) int) []T {
+	slices.SortFunc(xs, cmp)
+	xs = slices.CompactFunc(xs, func(a, b T) bool { return cmp(a, b) == 0 })
+	if len(xs) == 0 {
+		return nil
+	}
+	return slices.Clip(xs)
+}

@@ -1,0 +1,87 @@
+//go:build parquet
+
+package eval
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// parquetBatchRows is the number of rows per batch read from Parquet.
+const parquetBatchRows = 64 << 10
+
+// parquetSource reads a Parquet file in batches, only the columns the
+// table needs (all of them for members, whose extra columns are
+// attributes).
+func parquetSource(t tableKind, path string) source {
+	return source{table: t, name: path, read: func(ctx context.Context, cfg *loadConfig, p part) (int64, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		fail := func(err error) (int64, error) {
+			return 0, &DataError{File: path, Table: t.String(), RowGroup: -1, Msg: fmt.Sprintf("invalid Parquet file: %v", err), err: err}
+		}
+		pf, err := file.NewParquetReader(f, file.WithReadProps(parquet.NewReaderProperties(cfg.mem)))
+		if err != nil {
+			return fail(err)
+		}
+		defer pf.Close()
+		fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: parquetBatchRows, Parallel: true}, cfg.mem)
+		if err != nil {
+			return fail(err)
+		}
+		var leaves []int
+		if t != tMembers {
+			specs := spanSpecs
+			if t == tEvents {
+				specs = eventSpecs
+			}
+			for _, sf := range fr.Manifest.Fields {
+				for _, s := range specs {
+					if sf.Field.Name == s.name {
+						leaves = appendLeaves(leaves, sf)
+					}
+				}
+			}
+			if len(leaves) == 0 {
+				// No column of the table: let begin name the first missing one.
+				return 0, p.begin(nil)
+			}
+		}
+		// Row group of each row, for errors.
+		md := pf.MetaData()
+		ends := make([]int64, md.NumRowGroups())
+		var n int64
+		for i := range ends {
+			n += md.RowGroup(i).NumRows()
+			ends[i] = n
+		}
+		rowGroup := func(row int64) int {
+			return sort.Search(len(ends), func(i int) bool { return ends[i] >= row })
+		}
+		rr, err := fr.GetRecordReader(ctx, leaves, nil)
+		if err != nil {
+			return fail(err)
+		}
+		defer rr.Release()
+		return readRecords(ctx, t, path, rr, p, rowGroup)
+	}}
+}
+
+func appendLeaves(dst []int, f pqarrow.SchemaField) []int {
+	if f.IsLeaf() {
+		return append(dst, f.ColIndex)
+	}
+	for _, c := range f.Children {
+		dst = appendLeaves(dst, c)
+	}
+	return dst
+}

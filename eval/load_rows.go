@@ -1,0 +1,600 @@
+package eval
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/caremetrics/caremetrics/dsl"
+	"github.com/caremetrics/caremetrics/metric"
+)
+
+// A part converts the batches of one source into compact rows. Parts are
+// filled concurrently, one goroutine each, and merged by build. Strings
+// that repeat (member ids of events, codes, claims, plans) are interned per
+// part, so a part holds few strings and the batches' memory can be
+// released as soon as a batch is converted.
+type part interface {
+	// begin checks the columns of the source before its first batch.
+	begin(fields []field) error
+	add(b *batch) error
+}
+
+// field is a column of a source; typ is nil for CSV, whose cells are all
+// text.
+type field struct {
+	name string
+	typ  arrow.DataType
+}
+
+// batch is a run of rows of a source: an Arrow record batch, or CSV cells
+// column by column.
+type batch struct {
+	n     int
+	first int64 // 1-based row number of row 0 in the source
+	rec   arrow.RecordBatch
+	text  [][]string
+}
+
+type colSpec struct {
+	name     string
+	kind     colKind
+	required bool
+}
+
+func newPart(t tableKind, file string) part {
+	base := partBase{table: t, file: file}
+	switch t {
+	case tMembers:
+		base.specs = memberSpecs
+		return &memberPart{partBase: base, strs: interner{}, races: interner{}}
+	case tEnrollment:
+		base.specs = spanSpecs
+		return &spanPart{partBase: base, ids: newLocalIDs(), strs: interner{}}
+	default:
+		base.specs = eventSpecs
+		return &eventPart{partBase: base, ids: newLocalIDs(), claims: newLocalIDs(), sources: newLocalIDs(),
+			codes: localCodes{raw: map[[2]string]int32{}, norm: map[[2]string]int32{}}}
+	}
+}
+
+// partBase finds the canonical columns of a source and binds them for
+// each batch.
+type partBase struct {
+	table tableKind
+	file  string
+	specs []colSpec
+	idx   []int // column of each spec, -1 when absent
+	extra []field
+	// extraIdx are the columns of extra.
+	extraIdx []int
+}
+
+func (p *partBase) err(row int64, col, format string, args ...any) *DataError {
+	return &DataError{File: p.file, Table: p.table.String(), Column: col, Row: row, RowGroup: -1, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *partBase) begin(fields []field) error {
+	p.idx = make([]int, len(p.specs))
+	for s := range p.idx {
+		p.idx[s] = -1
+	}
+	seen := map[string]bool{}
+	for j, f := range fields {
+		if f.name == "" {
+			continue // an unnamed index column, as pandas writes
+		}
+		if seen[f.name] {
+			return p.err(0, f.name, "duplicate column")
+		}
+		seen[f.name] = true
+		s := p.spec(f.name)
+		if s < 0 {
+			p.extra = append(p.extra, f)
+			p.extraIdx = append(p.extraIdx, j)
+			continue
+		}
+		p.idx[s] = j
+		if k := p.specs[s].kind; f.typ != nil && !kindOK(k, f.typ) {
+			return p.err(0, f.name, "type %s, want %s", f.typ, kindWant[k])
+		}
+	}
+	for s, spec := range p.specs {
+		if spec.required && p.idx[s] < 0 {
+			return p.err(0, spec.name, "missing required column")
+		}
+	}
+	return nil
+}
+
+func (p *partBase) spec(name string) int {
+	for s := range p.specs {
+		if p.specs[s].name == name {
+			return s
+		}
+	}
+	return -1
+}
+
+// bind returns the accessor of spec s in batch b: a nullCol when the column
+// is absent, a csvCol for CSV, else the Arrow accessor of the column's
+// kind.
+func (p *partBase) bind(b *batch, s int) (any, error) {
+	j := p.idx[s]
+	if j < 0 {
+		return nullCol{}, nil
+	}
+	return bindKind(b, j, p.specs[s].kind, p.specs[s].name, p)
+}
+
+func bindKind(b *batch, j int, k colKind, name string, p *partBase) (any, error) {
+	if b.text != nil {
+		return csvCol(b.text[j]), nil
+	}
+	a := b.rec.Column(j)
+	var c any
+	var err error
+	switch k {
+	case kText:
+		c, err = bindText(a)
+	case kDate:
+		c, err = bindDate(a)
+	case kBool:
+		c, err = bindBool(a)
+	case kFloat:
+		c, err = bindNumber(a)
+	case kList:
+		c, err = bindList(a)
+	}
+	if err != nil {
+		return nil, p.err(0, name, "type %s, want %s", a.DataType(), kindWant[k])
+	}
+	return c, nil
+}
+
+// nullCol stands for an absent optional column.
+type nullCol struct{}
+
+func (nullCol) text(int) (string, bool)                 { return "", false }
+func (nullCol) date(int) (metric.Date, bool, error)     { return metric.NoDate, false, nil }
+func (nullCol) boolean(int) (Tristate, error)           { return Null, nil }
+func (nullCol) float(int) (float64, bool, error)        { return math.NaN(), false, nil }
+func (nullCol) list(_ int, d []string) ([]string, bool) { return d, false }
+
+// requiredText reads a required text cell; blank counts as null.
+func (p *partBase) requiredText(c textCol, b *batch, i, s int) (string, error) {
+	v, ok := c.text(i)
+	if !ok || strings.TrimSpace(v) == "" {
+		return "", p.err(b.first+int64(i), p.specs[s].name, "null value in required column")
+	}
+	return v, nil
+}
+
+func (p *partBase) requiredDate(c dateCol, b *batch, i, s int) (metric.Date, error) {
+	d, ok, err := c.date(i)
+	if err != nil {
+		return 0, p.err(b.first+int64(i), p.specs[s].name, "%v", err)
+	}
+	if !ok {
+		return 0, p.err(b.first+int64(i), p.specs[s].name, "null value in required column")
+	}
+	return d, nil
+}
+
+func (p *partBase) optionalDate(c dateCol, b *batch, i, s int) (metric.Date, error) {
+	d, _, err := c.date(i)
+	if err != nil {
+		return 0, p.err(b.first+int64(i), p.specs[s].name, "%v", err)
+	}
+	return d, nil
+}
+
+// interner maps strings as read to the strings kept, copying each distinct
+// one once, so kept strings never alias a batch.
+type interner map[string]string
+
+func (m interner) get(s string) string {
+	if v, ok := m[s]; ok {
+		return v
+	}
+	v := strings.Clone(s)
+	m[v] = v
+	return v
+}
+
+// getFunc is get for values kept transformed by f.
+func (m interner) getFunc(s string, f func(string) string) string {
+	if v, ok := m[s]; ok {
+		return v
+	}
+	v := strings.Clone(f(s))
+	m[strings.Clone(s)] = v
+	return v
+}
+
+// localIDs numbers the distinct strings of a part.
+type localIDs struct {
+	m map[string]int32
+	s []string
+}
+
+func newLocalIDs() localIDs { return localIDs{m: map[string]int32{}} }
+
+func (l *localIDs) id(s string) int32 {
+	if id, ok := l.m[s]; ok {
+		return id
+	}
+	s = strings.Clone(s)
+	id := int32(len(l.s))
+	l.m[s] = id
+	l.s = append(l.s, s)
+	return id
+}
+
+// localCodes numbers the distinct normalised (system, code) pairs of a
+// part; raw remembers spellings already normalised.
+type localCodes struct {
+	raw  map[[2]string]int32
+	norm map[[2]string]int32
+	list [][2]string
+}
+
+func (c *localCodes) id(system, code string) int32 {
+	if id, ok := c.raw[[2]string{system, code}]; ok {
+		return id
+	}
+	ns, _ := dsl.NormalizeSystem(system)
+	nk := [2]string{ns, dsl.NormalizeCode(ns, code)}
+	id, ok := c.norm[nk]
+	if !ok {
+		nk = [2]string{strings.Clone(nk[0]), strings.Clone(nk[1])}
+		id = int32(len(c.list))
+		c.norm[nk] = id
+		c.list = append(c.list, nk)
+	}
+	c.raw[[2]string{strings.Clone(system), strings.Clone(code)}] = id
+	return id
+}
+
+// Members.
+
+const (
+	mID = iota
+	mBirth
+	mDeath
+	mSex
+	mRace
+	mEthnicity
+	mLanguage
+	mInterpreter
+	mDisability
+)
+
+var memberSpecs = []colSpec{
+	mID: {"member_id", kText, true}, mBirth: {"birth_date", kDate, true}, mDeath: {"death_date", kDate, false},
+	mSex: {"sex", kText, false}, mRace: {"race", kList, false}, mEthnicity: {"ethnicity", kText, false},
+	mLanguage: {"language", kText, false}, mInterpreter: {"interpreter_needed", kBool, false}, mDisability: {"disability", kBool, false},
+}
+
+type memberPart struct {
+	partBase
+	members []Member
+	// raceEnd[k] ends member k's race values in raceVals; Race slices are
+	// cut at build, when raceVals no longer grows.
+	raceEnd  []int
+	raceVals []string
+	strs     interner
+	races    interner
+	attrs    []attrPart
+	scratch  []string
+}
+
+type attrPart struct {
+	Attribute
+	col int
+}
+
+func (p *memberPart) begin(fields []field) error {
+	if err := p.partBase.begin(fields); err != nil {
+		return err
+	}
+	for x, f := range p.extra {
+		k := AttrString
+		if f.typ != nil {
+			var ok bool
+			if k, ok = attrKindOf(f.typ); !ok {
+				return p.err(0, f.name, "type %s is not supported for a member attribute", f.typ)
+			}
+		}
+		p.attrs = append(p.attrs, attrPart{Attribute: Attribute{Name: f.name, Kind: k}, col: p.extraIdx[x]})
+	}
+	return nil
+}
+
+var attrColKind = [...]colKind{AttrString: kText, AttrFloat: kFloat, AttrInt: kFloat, AttrBool: kBool, AttrDate: kDate, AttrStrings: kList}
+
+func (p *memberPart) add(b *batch) error {
+	var cols [mDisability + 1]any
+	for s := range cols {
+		c, err := p.bind(b, s)
+		if err != nil {
+			return err
+		}
+		cols[s] = c
+	}
+	id, birth, death := cols[mID].(textCol), cols[mBirth].(dateCol), cols[mDeath].(dateCol)
+	sex, race, eth, lang := cols[mSex].(textCol), cols[mRace].(listCol), cols[mEthnicity].(textCol), cols[mLanguage].(textCol)
+	interp, dis := cols[mInterpreter].(boolCol), cols[mDisability].(boolCol)
+	for i := 0; i < b.n; i++ {
+		var m Member
+		row := b.first + int64(i)
+		v, err := p.requiredText(id, b, i, mID)
+		if err != nil {
+			return err
+		}
+		m.ID = strings.Clone(v)
+		if m.BirthDate, err = p.requiredDate(birth, b, i, mBirth); err != nil {
+			return err
+		}
+		if m.DeathDate, err = p.optionalDate(death, b, i, mDeath); err != nil {
+			return err
+		}
+		if s, ok := sex.text(i); ok {
+			m.Sex = p.strs.get(s)
+		}
+		if s, ok := eth.text(i); ok {
+			m.Ethnicity = p.strs.get(s)
+		}
+		if s, ok := lang.text(i); ok {
+			m.Language = p.strs.get(s)
+		}
+		p.scratch, _ = race.list(i, p.scratch[:0])
+		for _, r := range p.scratch {
+			if r = p.races.getFunc(r, normRace); r != "" {
+				p.raceVals = append(p.raceVals, r)
+			}
+		}
+		if m.InterpreterNeeded, err = interp.boolean(i); err != nil {
+			return p.err(row, memberSpecs[mInterpreter].name, "%v", err)
+		}
+		if m.Disability, err = dis.boolean(i); err != nil {
+			return p.err(row, memberSpecs[mDisability].name, "%v", err)
+		}
+		p.members = append(p.members, m)
+		p.raceEnd = append(p.raceEnd, len(p.raceVals))
+	}
+	for x := range p.attrs {
+		if err := p.addAttr(&p.attrs[x], b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func normRace(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+func (p *memberPart) addAttr(a *attrPart, b *batch) error {
+	c, err := bindKind(b, a.col, attrColKind[a.Kind], a.Name, &p.partBase)
+	if err != nil {
+		return err
+	}
+	switch a.Kind {
+	case AttrString:
+		c := c.(textCol)
+		for i := 0; i < b.n; i++ {
+			s, _ := c.text(i)
+			a.Strings = append(a.Strings, p.strs.get(s))
+		}
+	case AttrFloat:
+		c := c.(floatCol)
+		for i := 0; i < b.n; i++ {
+			v, _, err := c.float(i)
+			if err != nil {
+				return p.err(b.first+int64(i), a.Name, "%v", err)
+			}
+			a.Floats = append(a.Floats, v)
+		}
+	case AttrInt:
+		c, ok := c.(intCol)
+		if !ok {
+			return p.err(0, a.Name, "type %s, want an integer", b.rec.Column(a.col).DataType())
+		}
+		for i := 0; i < b.n; i++ {
+			v, _ := c.int(i)
+			a.Ints = append(a.Ints, v)
+		}
+	case AttrBool:
+		c := c.(boolCol)
+		for i := 0; i < b.n; i++ {
+			v, err := c.boolean(i)
+			if err != nil {
+				return p.err(b.first+int64(i), a.Name, "%v", err)
+			}
+			a.Bools = append(a.Bools, v == True)
+		}
+	case AttrDate:
+		c := c.(dateCol)
+		for i := 0; i < b.n; i++ {
+			v, _, err := c.date(i)
+			if err != nil {
+				return p.err(b.first+int64(i), a.Name, "%v", err)
+			}
+			a.Dates = append(a.Dates, v)
+		}
+	case AttrStrings:
+		c := c.(listCol)
+		for i := 0; i < b.n; i++ {
+			var l []string
+			p.scratch, _ = c.list(i, p.scratch[:0])
+			if len(p.scratch) > 0 {
+				l = make([]string, len(p.scratch))
+				for j, s := range p.scratch {
+					l[j] = p.strs.get(s)
+				}
+			}
+			a.Lists = append(a.Lists, l)
+		}
+	}
+	return nil
+}
+
+// Enrollment.
+
+const (
+	sMember = iota
+	sStart
+	sEnd
+	sBenefits
+	sPlan
+)
+
+var spanSpecs = []colSpec{
+	sMember: {"member_id", kText, true}, sStart: {"start_date", kDate, true}, sEnd: {"end_date", kDate, true},
+	sBenefits: {"benefits", kList, true}, sPlan: {"plan", kText, false},
+}
+
+type spanPart struct {
+	partBase
+	member  []int32 // local id of each span's member
+	spans   []Span
+	ids     localIDs
+	strs    interner
+	scratch []string
+}
+
+func (p *spanPart) add(b *batch) error {
+	var cols [sPlan + 1]any
+	for s := range cols {
+		c, err := p.bind(b, s)
+		if err != nil {
+			return err
+		}
+		cols[s] = c
+	}
+	id, start, end := cols[sMember].(textCol), cols[sStart].(dateCol), cols[sEnd].(dateCol)
+	benefits, plan := cols[sBenefits].(listCol), cols[sPlan].(textCol)
+	for i := 0; i < b.n; i++ {
+		var sp Span
+		row := b.first + int64(i)
+		v, err := p.requiredText(id, b, i, sMember)
+		if err != nil {
+			return err
+		}
+		m := p.ids.id(v)
+		if sp.Start, err = p.requiredDate(start, b, i, sStart); err != nil {
+			return err
+		}
+		if sp.End, err = p.requiredDate(end, b, i, sEnd); err != nil {
+			return err
+		}
+		if sp.End < sp.Start {
+			return p.err(row, spanSpecs[sEnd].name, "end %s is before start %s", sp.End, sp.Start)
+		}
+		var ok bool
+		p.scratch, ok = benefits.list(i, p.scratch[:0])
+		if !ok {
+			return p.err(row, spanSpecs[sBenefits].name, "null value in required column")
+		}
+		for _, s := range p.scratch {
+			bf, ok := ParseBenefit(s)
+			if !ok {
+				bf, ok = ParseBenefit(strings.ToLower(strings.TrimSpace(s)))
+			}
+			if !ok {
+				return p.err(row, spanSpecs[sBenefits].name, "unknown benefit %q: want medical, dental, mental_health, chemical_dependency or pharmacy", s)
+			}
+			sp.Benefits |= bf
+		}
+		if s, ok := plan.text(i); ok {
+			sp.Plan = p.strs.get(s)
+		}
+		p.member = append(p.member, m)
+		p.spans = append(p.spans, sp)
+	}
+	return nil
+}
+
+// Events.
+
+const (
+	eMember = iota
+	eDate
+	eEnd
+	eSystem
+	eCode
+	eValue
+	eSource
+	eClaim
+)
+
+var eventSpecs = []colSpec{
+	eMember: {"member_id", kText, true}, eDate: {"date", kDate, true}, eEnd: {"end_date", kDate, false},
+	eSystem: {"system", kText, true}, eCode: {"code", kText, true}, eValue: {"value", kFloat, false},
+	eSource: {"source", kText, false}, eClaim: {"claim_id", kText, false},
+}
+
+type eventPart struct {
+	partBase
+	member []int32 // local id of each event's member
+	// events hold local ids in Code, Claim and Source, renumbered at build.
+	events  []Event
+	ids     localIDs
+	codes   localCodes
+	claims  localIDs
+	sources localIDs
+}
+
+func (p *eventPart) add(b *batch) error {
+	var cols [eClaim + 1]any
+	for s := range cols {
+		c, err := p.bind(b, s)
+		if err != nil {
+			return err
+		}
+		cols[s] = c
+	}
+	id, date, end := cols[eMember].(textCol), cols[eDate].(dateCol), cols[eEnd].(dateCol)
+	system, code, value := cols[eSystem].(textCol), cols[eCode].(textCol), cols[eValue].(floatCol)
+	source, claim := cols[eSource].(textCol), cols[eClaim].(textCol)
+	for i := 0; i < b.n; i++ {
+		e := Event{Claim: -1, Source: -1}
+		v, err := p.requiredText(id, b, i, eMember)
+		if err != nil {
+			return err
+		}
+		m := p.ids.id(v)
+		if e.Date, err = p.requiredDate(date, b, i, eDate); err != nil {
+			return err
+		}
+		if e.End, err = p.optionalDate(end, b, i, eEnd); err != nil {
+			return err
+		}
+		sys, err := p.requiredText(system, b, i, eSystem)
+		if err != nil {
+			return err
+		}
+		cd, err := p.requiredText(code, b, i, eCode)
+		if err != nil {
+			return err
+		}
+		e.Code = CodeID(p.codes.id(sys, cd))
+		if e.Value, _, err = value.float(i); err != nil {
+			return p.err(b.first+int64(i), eventSpecs[eValue].name, "%v", err)
+		}
+		if s, ok := source.text(i); ok {
+			src := p.sources.id(s)
+			if src > math.MaxInt16 {
+				return p.err(b.first+int64(i), eventSpecs[eSource].name, "more than %d distinct sources", math.MaxInt16+1)
+			}
+			e.Source = int16(src)
+		}
+		if s, ok := claim.text(i); ok {
+			e.Claim = p.claims.id(s)
+		}
+		p.member = append(p.member, m)
+		p.events = append(p.events, e)
+	}
+	return nil
+}
