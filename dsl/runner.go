@@ -3,6 +3,7 @@ package dsl
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/caremetrics/caremetrics/metric"
 )
@@ -50,24 +51,31 @@ type literalCode struct{ system, code string }
 
 // Bind resolves the measure against a cohort: value-set membership is
 // decided once per distinct code here, never per event. It returns
-// warnings for value sets that match no code in the data, and an error
+// warnings for value sets none of whose code systems occurs in the data,
+// and an error
 // when an attribute the measure uses is missing or of another kind.
 func (m *Measure) Bind(c *Cohort) (*Bound, []metric.Warning, error) {
 	b := &Bound{m: m}
 	var warns []metric.Warning
 	words := (len(c.Codes) + 63) / 64
+	dataSystems := map[string]bool{}
+	for _, sys := range c.Systems {
+		dataSystems[sys] = true
+	}
+	// A set whose codes merely do not occur is normal (nobody had
+	// anaphylaxis); a set none of whose code systems occurs in the data
+	// means the data or the value sets are not what the measure expects.
 	for _, v := range m.valueSets {
 		bits := make([]uint64, words)
-		any := false
 		for id := range c.Codes {
 			if v.Contains(c.Systems[id], c.Codes[id]) {
 				bits[id/64] |= 1 << (id % 64)
-				any = true
 			}
 		}
-		if !any {
-			warns = append(warns, metric.Warning{Measure: m.id, Code: "valueset-unmatched",
-				Message: fmt.Sprintf("value set %q (%s) matches no code in the data", v.Name, v.Pos)})
+		systems := v.Systems()
+		if !slices.ContainsFunc(systems, func(s string) bool { return dataSystems[s] }) {
+			warns = append(warns, metric.Warning{Measure: m.id, Code: "valueset-system-absent",
+				Message: fmt.Sprintf("value set %q (%s) uses code systems %s, none of which occurs in the data", v.Name, v.Pos, strings.Join(systems, ", "))})
 		}
 		b.vsBits = append(b.vsBits, bits)
 	}
@@ -79,8 +87,10 @@ func (m *Measure) Bind(c *Cohort) (*Bound, []metric.Warning, error) {
 		id, ok := index[lc]
 		if !ok {
 			id = -1
-			warns = append(warns, metric.Warning{Measure: m.id, Code: "code-unmatched",
-				Message: fmt.Sprintf("code %s %s does not occur in the data", lc.system, lc.code)})
+			if !dataSystems[lc.system] {
+				warns = append(warns, metric.Warning{Measure: m.id, Code: "code-system-absent",
+					Message: fmt.Sprintf("code %s %s: no %s code occurs in the data", lc.system, lc.code, lc.system)})
+			}
 		}
 		b.codes = append(b.codes, id)
 	}

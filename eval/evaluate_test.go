@@ -233,9 +233,10 @@ func TestEvaluateWarnsOnUnmatchedValueSet(t *testing.T) {
 	d.Members = []Member{{ID: "a", BirthDate: metric.MustParseDate("2000-01-01"), DeathDate: metric.NoDate}}
 	res, err := Evaluate(context.Background(), d, []*dsl.Measure{m})
 	require.NoError(t, err)
-	require.NotEmpty(t, res.Report.Warnings)
-	assert.Equal(t, "valueset-unmatched", res.Report.Warnings[1].Code)
-	assert.Contains(t, res.Report.Warnings[1].Message, `value set "Visit"`)
+	require.Len(t, res.Report.Warnings, 2)
+	assert.Equal(t, "code-system-absent", res.Report.Warnings[0].Code)
+	assert.Equal(t, "valueset-system-absent", res.Report.Warnings[1].Code)
+	assert.Contains(t, res.Report.Warnings[1].Message, `value set "Visit" (vs.yaml:3:5) uses code systems CPT, none of which occurs in the data`)
 }
 
 func BenchmarkEvaluate(b *testing.B) {

@@ -1,0 +1,132 @@
+// Command evaluate runs measures over a directory of member data and writes
+// the rates (and, on request, member-level detail) into an output
+// directory.
+//
+//	go run ./examples/evaluate -data DIR -out DIR [-year 2025] [-measures cis,dental|all]
+//	    [-measure-dir DIR] [-valuesets DIR] [-workers N] [-members] [-race single]
+//
+// -data holds members, enrollment and events files (.csv, .parquet or
+// .arrow). It writes rates.csv and report.json, and with -members
+// members.csv. Errors go to stderr with a non-zero exit.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/caremetrics/caremetrics/dsl"
+	"github.com/caremetrics/caremetrics/eval"
+	"github.com/caremetrics/caremetrics/examples/internal/cli"
+	"github.com/caremetrics/caremetrics/metric"
+)
+
+func main() {
+	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
+	dataDir := fs.String("data", "", "directory with members, enrollment and events files (required)")
+	out := fs.String("out", "", "directory for rates.csv, report.json and members.csv (required)")
+	year := fs.Int("year", 0, "measurement year (default: each measure's own period, 2025 for the shipped ones)")
+	list := fs.String("measures", "all", "comma-separated measure ids, or all")
+	measureDir := fs.String("measure-dir", "", "directory of your own measure YAML files (default: the shipped measures)")
+	valueSets := fs.String("valuesets", "", "directory of value-set files (YAML or CSV) replacing shipped sets of the same name")
+	workers := fs.Int("workers", 0, "parallel workers (default GOMAXPROCS)")
+	members := fs.Bool("members", false, "also write members.csv with each member's populations")
+	race := fs.String("race", "combination", "race stratification: combination (alone or in combination) or single")
+	strict := fs.Bool("strict", false, "fail when any row is set aside (e.g. events of unknown members)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: evaluate -data DIR -out DIR [flags]\n\nexample: go run ./examples/evaluate -data testdata/sample -out /tmp/out -members\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err := run(ctx, runConfig{*dataDir, *out, *year, *list, *measureDir, *valueSets, *workers, *members, *race, *strict})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "evaluate:", err)
+		os.Exit(1)
+	}
+}
+
+type runConfig struct {
+	data, out        string
+	year             int
+	list, measureDir string
+	valueSets        string
+	workers          int
+	members          bool
+	race             string
+	strict           bool
+}
+
+func run(ctx context.Context, c runConfig) error {
+	if c.data == "" || c.out == "" {
+		return errors.New("-data and -out are required (see -h)")
+	}
+	var opts []eval.Option
+	switch c.race {
+	case "combination":
+	case "single":
+		opts = append(opts, eval.WithRaceRule(dsl.RaceSingle))
+	default:
+		return fmt.Errorf("-race %q: want combination or single", c.race)
+	}
+	if c.year != 0 {
+		if c.year < 1900 || c.year > 2200 {
+			return fmt.Errorf("-year %d: want a year between 1900 and 2200", c.year)
+		}
+		opts = append(opts, eval.WithPeriod(metric.Period{Start: metric.DateOf(c.year, 1, 1), End: metric.DateOf(c.year, 12, 31)}))
+	}
+	opts = append(opts, eval.WithWorkers(c.workers))
+	if c.members {
+		opts = append(opts, eval.WithMemberDetail())
+	}
+	ms, err := cli.LoadMeasures(c.list, c.measureDir, c.valueSets)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	data, err := eval.LoadDir(ctx, c.data, eval.WithStrict(c.strict))
+	if err != nil {
+		return err
+	}
+	res, err := eval.Evaluate(ctx, data, ms, opts...)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.out, 0o755); err != nil {
+		return err
+	}
+	if err := cli.WriteFile(c.out, "rates.csv", func(f *os.File) error { return res.Report.WriteRatesCSV(f) }); err != nil {
+		return err
+	}
+	if err := cli.WriteFile(c.out, "report.json", func(f *os.File) error {
+		enc := json.NewEncoder(f)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			*metric.Report
+			Reconciliation eval.Reconciliation `json:"reconciliation"`
+		}{res.Report, data.Reconciliation})
+	}); err != nil {
+		return err
+	}
+	if c.members {
+		if err := cli.WriteFile(c.out, "members.csv", func(f *os.File) error { return res.WriteMembersCSV(f) }); err != nil {
+			return err
+		}
+	}
+	for _, w := range res.Report.Warnings {
+		fmt.Fprintln(os.Stderr, "warning:", w)
+	}
+	fmt.Fprintf(os.Stderr, "evaluated %d measures over %d members in %s; wrote %s\n", len(ms), len(data.Members), time.Since(start).Round(time.Millisecond), c.out)
+	return nil
+}

@@ -1,0 +1,59 @@
+// Package cli holds what the example commands share: loading measures
+// from flags and writing output files so that an interrupted run never
+// leaves a half-written file that looks complete.
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/caremetrics/caremetrics/dsl"
+	"github.com/caremetrics/caremetrics/measures"
+)
+
+// LoadMeasures compiles the measures named in list ("all" or "" for every
+// one, else comma-separated ids) from measureDir, or from the shipped set
+// when measureDir is empty; valueSetDir, when set, replaces value sets of
+// the same name (a licensed directory).
+func LoadMeasures(list, measureDir, valueSetDir string) ([]*dsl.Measure, error) {
+	var opts []dsl.Option
+	if valueSetDir != "" {
+		sets, err := dsl.LoadValueSetsDir(valueSetDir)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, dsl.WithValueSets(sets...))
+	}
+	var ids []string
+	if list != "" && list != "all" {
+		for _, id := range strings.Split(list, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if measureDir != "" {
+		return measures.LoadDir(measureDir, ids, opts...)
+	}
+	return measures.Load(ids, opts...)
+}
+
+// WriteFile writes name in dir through a temporary file renamed into
+// place once complete.
+func WriteFile(dir, name string, write func(f *os.File) error) error {
+	tmp, err := os.CreateTemp(dir, "."+name+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(dir, name))
+}
