@@ -341,4 +341,3 @@ func (a *aggregate) result(i int, m *dsl.Measure, period metric.Period, others [
 	}
 	return out
 }
-
