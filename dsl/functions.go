@@ -126,24 +126,31 @@ func init() {
 				return r.endSet(start)
 			}}
 		}},
-		"union": {sig: new(func(Events, Events) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+		"union": {sig: new(func(Events, Events, ...Events) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			fns := make([]func(*Runner) evset, len(a))
+			for i := range a {
+				fns[i] = a[i].e
+			}
+			return compiled{k: kEvents, e: func(r *Runner) evset {
+				acc := fns[0](r)
+				for _, f := range fns[1:] {
+					acc = r.merge(acc, f(r))
+				}
+				return acc
+			}}
+		}},
+		"except": {sig: new(func(Events, Events) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x, y := a[0].e, a[1].e
 			return compiled{k: kEvents, e: func(r *Runner) evset {
 				p, q := x(r), y(r)
 				start := len(r.arena)
-				i, j := 0, 0
-				for i < len(p) || j < len(q) {
-					switch {
-					case j == len(q) || (i < len(p) && p[i] < q[j]):
-						r.arena = append(r.arena, p[i])
-						i++
-					case i == len(p) || q[j] < p[i]:
-						r.arena = append(r.arena, q[j])
+				j := 0
+				for _, i := range p {
+					for j < len(q) && q[j] < i {
 						j++
-					default:
-						r.arena = append(r.arena, p[i])
-						i++
-						j++
+					}
+					if j == len(q) || q[j] != i {
+						r.arena = append(r.arena, i)
 					}
 				}
 				return r.endSet(start)
@@ -165,6 +172,8 @@ func init() {
 			}}
 		}},
 		"valueAtLeast": filterValue(func(v, lo, _ float64) bool { return v >= lo }, 1),
+		"valueAbove":   filterValue(func(v, lo, _ float64) bool { return v > lo }, 1),
+		"valueBelow":   filterValue(func(v, hi, _ float64) bool { return v < hi }, 1),
 		"valueAtMost":  filterValue(func(v, hi, _ float64) bool { return v <= hi }, 1),
 		"valueBetween": filterValue(func(v, lo, hi float64) bool { return v >= lo && v <= hi }, 2),
 		"fromSource": {sig: new(func(Events, string) Events), literal: []int{1}, build: func(c *checker, n *ast.CallNode, a []compiled) compiled {
@@ -384,6 +393,27 @@ func endOf(e *Event) metric.Date {
 		return e.Date
 	}
 	return e.End
+}
+
+// merge returns the union of two sets, in index (so date) order.
+func (r *Runner) merge(p, q evset) evset {
+	start := len(r.arena)
+	i, j := 0, 0
+	for i < len(p) || j < len(q) {
+		switch {
+		case j == len(q) || (i < len(p) && p[i] < q[j]):
+			r.arena = append(r.arena, p[i])
+			i++
+		case i == len(p) || q[j] < p[i]:
+			r.arena = append(r.arena, q[j])
+			j++
+		default:
+			r.arena = append(r.arena, p[i])
+			i++
+			j++
+		}
+	}
+	return r.endSet(start)
 }
 
 func (r *Runner) filter(p evset, keep func(*Event) bool) evset {
