@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/caremetrics/caremetrics/eval/conformance"
+)
+
+// TestMembersCSVMatchesExpectations runs the command on a conformance case
+// set and checks that members.csv carries exactly the asserted flags.
+func TestMembersCSVMatchesExpectations(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "conformance", "cis", "exclusions")
+	out := t.TempDir()
+	require.NoError(t, run(context.Background(), runConfig{data: dir, out: out, list: "cis", members: true, race: "combination"}))
+
+	f, err := os.Open(filepath.Join(out, "members.csv"))
+	require.NoError(t, err)
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	require.Equal(t, []string{"member_id", "measure", "group", "initial_population", "denominator", "denominator_exclusion", "denominator_exception", "numerator"}, rows[0])
+	got := map[[3]string][]string{}
+	for _, r := range rows[1:] {
+		got[[3]string{r[0], r[1], r[2]}] = r[3:]
+	}
+	want, err := conformance.ReadExpected(filepath.Join(dir, "expected.csv"))
+	require.NoError(t, err)
+	require.NotEmpty(t, want)
+	for _, e := range want {
+		flags := []string{"0", "0", "0", "0", "0"}
+		if g, ok := got[[3]string{e.MemberID, e.Measure, e.Group}]; ok {
+			flags = g
+		}
+		for i, f := range e.Flags {
+			if f >= 0 {
+				assert.Equal(t, string(rune('0'+f)), flags[i], "member %s group %s column %d", e.MemberID, e.Group, i)
+			}
+		}
+	}
+	for _, name := range []string{"rates.csv", "report.json"} {
+		_, err := os.Stat(filepath.Join(out, name))
+		assert.NoError(t, err, name)
+	}
+	left, _ := filepath.Glob(filepath.Join(out, ".*.tmp"))
+	assert.Empty(t, left, "temporary files left behind")
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  runConfig
+		want string
+	}{
+		{runConfig{out: "x", race: "combination"}, "-data and -out are required (see -h)"},
+		{runConfig{data: "x", out: "y", race: "mixed"}, `-race "mixed": want combination or single`},
+		{runConfig{data: "x", out: "y", race: "single", year: 20}, "-year 20: want a year between 1900 and 2200"},
+		{runConfig{data: "x", out: "y", race: "single", list: "cis,bogus"}, `unknown measure "bogus"`},
+	} {
+		err := run(context.Background(), tc.cfg)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), tc.want)
+	}
+}
