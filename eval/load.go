@@ -420,12 +420,12 @@ func buildMembers(d *Data, mps []*memberPart) error {
 	slices.SortStableFunc(order, func(a, b memberOrigin) int { return strings.Compare(id(a), id(b)) })
 	for k := 1; k < len(order); k++ {
 		if prev, o := order[k-1], order[k]; id(prev) == id(o) {
-			where := fmt.Sprintf("row %d", prev.row+1)
+			where := fmt.Sprintf("at row %d", prev.row+1)
 			if prev.part != o.part {
-				where = fmt.Sprintf("%s row %d", mps[prev.part].file, prev.row+1)
+				where = fmt.Sprintf("in %s row %d", mps[prev.part].file, prev.row+1)
 			}
 			p := mps[o.part]
-			return p.err(int64(o.row)+1, "member_id", "duplicate member id %q (first at %s)", id(o), where)
+			return p.err(int64(o.row)+1, "member_id", "duplicate member id %q (first %s)", id(o), where)
 		}
 	}
 

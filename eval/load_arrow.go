@@ -58,8 +58,8 @@ func ipcSource(t tableKind, path string) source {
 	}}
 }
 
-// records is the part of array.RecordReader that readRecords uses.
-type records interface {
+// batchReader is the part of array.RecordReader that readRecords uses.
+type batchReader interface {
 	Schema() *arrow.Schema
 	Next() bool
 	RecordBatch() arrow.RecordBatch
@@ -93,7 +93,7 @@ func (r *fileRecords) Next() bool {
 // readRecords feeds the batches of rr to p. A batch is only used until the
 // next call of Next, which releases it. rowGroup, when not nil, adds the
 // Parquet row group to errors about a row.
-func readRecords(ctx context.Context, t tableKind, name string, rr records, p part, rowGroup func(row int64) int) (int64, error) {
+func readRecords(ctx context.Context, t tableKind, name string, rr batchReader, p part, rowGroup func(row int64) int) (int64, error) {
 	schema := rr.Schema()
 	if schema == nil {
 		return 0, &DataError{File: name, Table: t.String(), RowGroup: -1, Msg: "no schema"}
