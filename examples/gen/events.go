@@ -438,6 +438,14 @@ func (g *gen) outpatient(d day, preventive bool) string {
 
 func (g *gen) dx(age int) string {
 	switch {
+	case age < 4:
+		// No ADHD, anxiety or obesity codes for toddlers.
+		switch c := dxChild.pick(g.r); c {
+		case "F909", "F419", "E669":
+			return "J069"
+		default:
+			return c
+		}
 	case age < 18:
 		return dxChild.pick(g.r)
 	case age < 65:
