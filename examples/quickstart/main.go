@@ -8,6 +8,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -20,13 +21,13 @@ func main() {
 	data := flag.String("data", "testdata/sample", "directory with members, enrollment and events files")
 	strata := flag.Bool("strata", true, "print every stratum under each rate")
 	flag.Parse()
-	if err := run(*data, *strata); err != nil {
+	if err := run(os.Stdout, *data, *strata); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string, withStrata bool) error {
+func run(out io.Writer, dir string, withStrata bool) error {
 	ctx := context.Background()
 	ms, err := cli.LoadMeasures("all", "", "")
 	if err != nil {
@@ -40,12 +41,12 @@ func run(dir string, withStrata bool) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("caremetrics quickstart: %d members, %d enrollment spans, %d events from %s\n", len(data.Members), len(data.Spans), len(data.Events), dir)
+	fmt.Fprintf(out, "caremetrics quickstart: %d members, %d enrollment spans, %d events from %s\n", len(data.Members), len(data.Spans), len(data.Events), dir)
 	for _, w := range res.Report.Warnings {
-		fmt.Println("warning:", w)
+		fmt.Fprintln(out, "warning:", w)
 	}
 	for _, m := range res.Report.Measures {
-		fmt.Printf("\n%s: %s (version %s), period %s\n", m.ID, m.Title, m.Version, m.Period)
+		fmt.Fprintf(out, "\n%s: %s (version %s), period %s\n", m.ID, m.Title, m.Version, m.Period)
 		type line struct {
 			label string
 			c     metric.Counts
@@ -66,9 +67,9 @@ func run(dir string, withStrata bool) error {
 		for _, l := range lines {
 			width = max(width, len(l.label))
 		}
-		fmt.Printf("  %-*s %10s %10s %10s %10s %10s %9s\n", width, "group / stratum", "init.pop", "denom", "excl", "except", "numer", "rate")
+		fmt.Fprintf(out, "  %-*s %10s %10s %10s %10s %10s %9s\n", width, "group / stratum", "init.pop", "denom", "excl", "except", "numer", "rate")
 		for _, l := range lines {
-			fmt.Printf("  %-*s %10d %10d %10d %10d %10d %9s\n", width, l.label, l.c.InitialPopulation, l.c.Denominator,
+			fmt.Fprintf(out, "  %-*s %10d %10d %10d %10d %10d %9s\n", width, l.label, l.c.InitialPopulation, l.c.Denominator,
 				l.c.DenominatorExclusion, l.c.DenominatorException, l.c.Numerator, rate(l.c))
 		}
 	}
