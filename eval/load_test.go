@@ -331,7 +331,9 @@ func TestFromArrowNilTables(t *testing.T) {
 // TestArrowTypeVariants loads the cohort from the other Arrow types the
 // data model allows for each column.
 func TestArrowTypeVariants(t *testing.T) {
-	dict := func(idx, val arrow.DataType) arrow.DataType { return &arrow.DictionaryType{IndexType: idx, ValueType: val} }
+	dict := func(idx, val arrow.DataType) arrow.DataType {
+		return &arrow.DictionaryType{IndexType: idx, ValueType: val}
+	}
 	tz := &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "America/Los_Angeles"}
 	members := arrow.NewSchema([]arrow.Field{
 		{Name: "county", Type: dict(arrow.PrimitiveTypes.Uint16, arrow.BinaryTypes.String), Nullable: true},
@@ -472,9 +474,9 @@ func TestLoadErrors(t *testing.T) {
 		events     = "member_id,date,system,code\nM1,2024-01-01,CVX,03\n"
 	)
 	for _, c := range []struct {
-		name                          string
-		members, enrollment, events   string
-		want                          string
+		name                        string
+		members, enrollment, events string
+		want                        string
 	}{
 		{name: "missing column", members: "member_id,sex\nM1,F\n",
 			want: "members.csv: column birth_date: missing required column"},
@@ -561,12 +563,12 @@ func TestArrowErrors(t *testing.T) {
 	badAttr := arrow.NewSchema([]arrow.Field{{Name: "member_id", Type: arrow.BinaryTypes.String}, {Name: "birth_date", Type: arrow.FixedWidthTypes.Date32},
 		{Name: "photo", Type: arrow.BinaryTypes.Binary}}, nil)
 	for _, c := range []struct {
-		name           string
-		members        *arrow.Schema
-		membersCSV     string
-		events         *arrow.Schema
-		eventsCSV      string
-		want           string
+		name       string
+		members    *arrow.Schema
+		membersCSV string
+		events     *arrow.Schema
+		eventsCSV  string
+		want       string
 	}{
 		{name: "wrong date type", members: badMembers, membersCSV: "member_id,birth_date\nM1,3\n",
 			want: "<members>: column birth_date: type int64, want date32, date64 or timestamp"},
