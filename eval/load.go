@@ -291,16 +291,15 @@ func build(d *Data, parts []part, cfg *loadConfig) error {
 		index[d.Members[i].ID] = int32(i)
 	}
 
-	// Map each part's member ids to members, counting what is set aside.
-	spanMember := make([][]int32, len(sps))
+	// Replace each part's local member ids by member indexes, counting
+	// the rows set aside.
 	spanAside := newAside(tEnrollment)
-	for pi, p := range sps {
-		spanMember[pi] = spanAside.resolve(index, &p.ids, p.member)
+	for _, p := range sps {
+		spanAside.resolve(index, &p.ids, p.member)
 	}
-	eventMember := make([][]int32, len(eps))
 	eventAside := newAside(tEvents)
-	for pi, p := range eps {
-		eventMember[pi] = eventAside.resolve(index, &p.ids, p.member)
+	for _, p := range eps {
+		eventAside.resolve(index, &p.ids, p.member)
 	}
 	for _, a := range []*aside{spanAside, eventAside} {
 		if a.rows == 0 {
@@ -319,7 +318,7 @@ func build(d *Data, parts []part, cfg *loadConfig) error {
 	}
 
 	// Spans.
-	spans, err := group(d.Members, sps, spanMember, func(p *spanPart) []Span { return p.spans },
+	spans, err := group(d.Members, sps, func(p *spanPart) (chunks[int32], chunks[Span]) { return p.member, p.spans },
 		func(m *Member, s, e int32) { m.SpansStart, m.SpansEnd = s, e }, nil)
 	if err != nil {
 		return err
@@ -330,20 +329,22 @@ func build(d *Data, parts []part, cfg *loadConfig) error {
 	// Events: renumber codes, claims and sources used by kept events.
 	var codes [][2]string
 	var claims, sources []string
-	for pi, p := range eps {
+	for _, p := range eps {
 		usedCode := make([]bool, len(p.codes.list))
 		usedClaim := make([]bool, len(p.claims.s))
 		usedSource := make([]bool, len(p.sources.s))
-		for k, e := range p.events {
-			if eventMember[pi][k] < 0 {
-				continue
-			}
-			usedCode[e.Code] = true
-			if e.Claim >= 0 {
-				usedClaim[e.Claim] = true
-			}
-			if e.Source >= 0 {
-				usedSource[e.Source] = true
+		for c, events := range p.events {
+			for k, e := range events {
+				if p.member[c][k] < 0 {
+					continue
+				}
+				usedCode[e.Code] = true
+				if e.Claim >= 0 {
+					usedClaim[e.Claim] = true
+				}
+				if e.Source >= 0 {
+					usedSource[e.Source] = true
+				}
 			}
 		}
 		codes = appendUsed(codes, p.codes.list, usedCode)
@@ -364,7 +365,7 @@ func build(d *Data, parts []part, cfg *loadConfig) error {
 	if len(d.Sources) > math.MaxInt16+1 {
 		return fmt.Errorf("eval: events: more than %d distinct sources", math.MaxInt16+1)
 	}
-	events, err := group(d.Members, eps, eventMember, func(p *eventPart) []Event { return p.events },
+	events, err := group(d.Members, eps, func(p *eventPart) (chunks[int32], chunks[Event]) { return p.member, p.events },
 		func(m *Member, s, e int32) { m.EventsStart, m.EventsEnd = s, e },
 		func(p *eventPart) func(*Event) {
 			codeID := make([]CodeID, len(p.codes.list))
@@ -521,8 +522,9 @@ type aside struct {
 
 func newAside(t tableKind) *aside { return &aside{table: t, unknown: map[string]bool{}} }
 
-// resolve returns the member index of each row, -1 for rows set aside.
-func (a *aside) resolve(index map[string]int32, ids *localIDs, member []int32) []int32 {
+// resolve replaces the local member ids of a part's rows by member
+// indexes, -1 for rows set aside.
+func (a *aside) resolve(index map[string]int32, ids *localIDs, member chunks[int32]) {
 	global := make([]int32, len(ids.s))
 	for i, s := range ids.s {
 		g, ok := index[s]
@@ -531,16 +533,16 @@ func (a *aside) resolve(index map[string]int32, ids *localIDs, member []int32) [
 		}
 		global[i] = g
 	}
-	out := make([]int32, len(member))
-	for k, m := range member {
-		g := global[m]
-		if g < 0 {
-			a.rows++
-			a.unknown[ids.s[m]] = true
+	for _, ms := range member {
+		for k, m := range ms {
+			g := global[m]
+			if g < 0 {
+				a.rows++
+				a.unknown[ids.s[m]] = true
+			}
+			ms[k] = g
 		}
-		out[k] = g
 	}
-	return out
 }
 
 const maxExamples = 5
@@ -558,12 +560,16 @@ func (a *aside) setAside() SetAside {
 
 // group concatenates the rows of the parts member by member (a counting
 // sort on the member index), rewriting each row with the part's remap.
-func group[P any, T any](members []Member, parts []P, member [][]int32, rows func(P) []T, set func(*Member, int32, int32), remap func(P) func(*T)) ([]T, error) {
+// It frees the parts' rows as it goes.
+func group[P any, T any](members []Member, parts []P, rows func(P) (chunks[int32], chunks[T]), set func(*Member, int32, int32), remap func(P) func(*T)) ([]T, error) {
 	start := make([]int, len(members)+1)
-	for pi := range parts {
-		for _, g := range member[pi] {
-			if g >= 0 {
-				start[g+1]++
+	for _, p := range parts {
+		member, _ := rows(p)
+		for _, ms := range member {
+			for _, g := range ms {
+				if g >= 0 {
+					start[g+1]++
+				}
 			}
 		}
 	}
@@ -579,21 +585,25 @@ func group[P any, T any](members []Member, parts []P, member [][]int32, rows fun
 	}
 	out := make([]T, total)
 	next := start[:len(members)]
-	for pi, p := range parts {
+	for _, p := range parts {
 		var fix func(*T)
 		if remap != nil {
 			fix = remap(p)
 		}
-		for k, r := range rows(p) {
-			g := member[pi][k]
-			if g < 0 {
-				continue
+		member, rs := rows(p)
+		for c := range rs {
+			for k, r := range rs[c] {
+				g := member[c][k]
+				if g < 0 {
+					continue
+				}
+				if fix != nil {
+					fix(&r)
+				}
+				out[next[g]] = r
+				next[g]++
 			}
-			if fix != nil {
-				fix(&r)
-			}
-			out[next[g]] = r
-			next[g]++
+			rs[c], member[c] = nil, nil
 		}
 	}
 	return out, nil

@@ -457,8 +457,8 @@ var spanSpecs = []colSpec{
 
 type spanPart struct {
 	partBase
-	member  []int32 // local id of each span's member
-	spans   []Span
+	member  chunks[int32] // local id of each span's member
+	spans   chunks[Span]
 	ids     localIDs
 	strs    interner
 	scratch []string
@@ -510,8 +510,8 @@ func (p *spanPart) add(b *batch) error {
 		if s, ok := plan.text(i); ok {
 			sp.Plan = p.strs.get(s)
 		}
-		p.member = append(p.member, m)
-		p.spans = append(p.spans, sp)
+		p.member.add(m)
+		p.spans.add(sp)
 	}
 	return nil
 }
@@ -537,9 +537,9 @@ var eventSpecs = []colSpec{
 
 type eventPart struct {
 	partBase
-	member []int32 // local id of each event's member
+	member chunks[int32] // local id of each event's member
 	// events hold local ids in Code, Claim and Source, renumbered at build.
-	events  []Event
+	events  chunks[Event]
 	ids     localIDs
 	codes   localCodes
 	claims  localIDs
@@ -593,8 +593,29 @@ func (p *eventPart) add(b *batch) error {
 		if s, ok := claim.text(i); ok {
 			e.Claim = p.claims.id(s)
 		}
-		p.member = append(p.member, m)
-		p.events = append(p.events, e)
+		p.member.add(m)
+		p.events.add(e)
 	}
 	return nil
+}
+
+// chunks is an append-only list kept in chunks, so that growing it never
+// copies what it holds and it can be freed chunk by chunk while merging.
+// Two chunks filled by the same sequence of adds have the same shape.
+type chunks[T any] [][]T
+
+const maxChunk = 1 << 16
+
+func (c *chunks[T]) add(x T) {
+	n := len(*c)
+	if n == 0 || len((*c)[n-1]) == cap((*c)[n-1]) {
+		// Small tables get small chunks: each is as large as all before it.
+		size := maxChunk
+		if n < 7 {
+			size = 1024 << n
+		}
+		*c = append(*c, make([]T, 0, size))
+		n++
+	}
+	(*c)[n-1] = append((*c)[n-1], x)
 }
