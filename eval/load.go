@@ -74,6 +74,7 @@ type DataError struct {
 	err error
 }
 
+// Error formats the error as shown at DataError.
 func (e *DataError) Error() string {
 	var b strings.Builder
 	if e.File != "" {
