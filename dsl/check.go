@@ -210,61 +210,30 @@ func (c *checker) memoize(d *define) compiled {
 	out := compiled{k: fn.k}
 	switch fn.k {
 	case kBool:
-		f := fn.b
-		out.b = func(r *Runner) bool {
-			if r.defGen[idx] != r.gen {
-				r.bools[idx] = f(r)
-				r.defGen[idx] = r.gen
-			}
-			return r.bools[idx]
-		}
+		out.b = memo(idx, fn.b, func(r *Runner) []bool { return r.bools })
 	case kInt:
-		f := fn.i
-		out.i = func(r *Runner) int64 {
-			if r.defGen[idx] != r.gen {
-				r.ints[idx] = f(r)
-				r.defGen[idx] = r.gen
-			}
-			return r.ints[idx]
-		}
+		out.i = memo(idx, fn.i, func(r *Runner) []int64 { return r.ints })
 	case kFloat:
-		f := fn.f
-		out.f = func(r *Runner) float64 {
-			if r.defGen[idx] != r.gen {
-				r.floats[idx] = f(r)
-				r.defGen[idx] = r.gen
-			}
-			return r.floats[idx]
-		}
+		out.f = memo(idx, fn.f, func(r *Runner) []float64 { return r.floats })
 	case kString:
-		f := fn.s
-		out.s = func(r *Runner) string {
-			if r.defGen[idx] != r.gen {
-				r.strs[idx] = f(r)
-				r.defGen[idx] = r.gen
-			}
-			return r.strs[idx]
-		}
+		out.s = memo(idx, fn.s, func(r *Runner) []string { return r.strs })
 	case kEvents:
-		f := fn.e
-		out.e = func(r *Runner) evset {
-			if r.defGen[idx] != r.gen {
-				r.evs[idx] = f(r)
-				r.defGen[idx] = r.gen
-			}
-			return r.evs[idx]
-		}
+		out.e = memo(idx, fn.e, func(r *Runner) []evset { return r.evs })
 	case kList:
-		f := fn.l
-		out.l = func(r *Runner) []string {
-			if r.defGen[idx] != r.gen {
-				r.lists[idx] = f(r)
-				r.defGen[idx] = r.gen
-			}
-			return r.lists[idx]
-		}
+		out.l = memo(idx, fn.l, func(r *Runner) [][]string { return r.lists })
 	}
 	return out
+}
+
+func memo[T any](idx int, f func(*Runner) T, slots func(*Runner) []T) func(*Runner) T {
+	return func(r *Runner) T {
+		s := slots(r)
+		if r.defGen[idx] != r.gen {
+			s[idx] = f(r)
+			r.defGen[idx] = r.gen
+		}
+		return s[idx]
+	}
 }
 
 // compileTop compiles a population (want kBool) or stratifier (want
@@ -595,57 +564,31 @@ func (c *checker) conditional(n *ast.ConditionalNode) compiled {
 		}
 		return c.errAt(n, ErrType, "branches differ in type: %s and %s", a.k, b.k)
 	}
+	out := compiled{k: a.k}
 	switch a.k {
 	case kBool:
-		x, y := a.b, b.b
-		return compiled{k: kBool, b: func(r *Runner) bool {
-			if p(r) {
-				return x(r)
-			}
-			return y(r)
-		}}
+		out.b = choose(p, a.b, b.b)
 	case kInt:
-		x, y := a.i, b.i
-		return compiled{k: kInt, i: func(r *Runner) int64 {
-			if p(r) {
-				return x(r)
-			}
-			return y(r)
-		}}
+		out.i = choose(p, a.i, b.i)
 	case kFloat:
-		x, y := a.f, b.f
-		return compiled{k: kFloat, f: func(r *Runner) float64 {
-			if p(r) {
-				return x(r)
-			}
-			return y(r)
-		}}
+		out.f = choose(p, a.f, b.f)
 	case kString:
-		x, y := a.s, b.s
-		return compiled{k: kString, s: func(r *Runner) string {
-			if p(r) {
-				return x(r)
-			}
-			return y(r)
-		}}
+		out.s = choose(p, a.s, b.s)
 	case kEvents:
-		x, y := a.e, b.e
-		return compiled{k: kEvents, e: func(r *Runner) evset {
-			if p(r) {
-				return x(r)
-			}
-			return y(r)
-		}}
+		out.e = choose(p, a.e, b.e)
 	case kList:
-		x, y := a.l, b.l
-		return compiled{k: kList, l: func(r *Runner) []string {
-			if p(r) {
-				return x(r)
-			}
-			return y(r)
-		}}
+		out.l = choose(p, a.l, b.l)
 	}
-	return compiled{}
+	return out
+}
+
+func choose[T any](p func(*Runner) bool, x, y func(*Runner) T) func(*Runner) T {
+	return func(r *Runner) T {
+		if p(r) {
+			return x(r)
+		}
+		return y(r)
+	}
 }
 
 func (c *checker) binary(n *ast.BinaryNode) compiled {
