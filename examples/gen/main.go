@@ -20,21 +20,10 @@
 //	-shuffle     permute rows within each block of 2048 members
 //	-q           no summary on stderr
 //
-// Determinism: every member draws from its own PCG stream (math/rand/v2),
-// seeded from (seed, member index) only, and blocks of members are written
-// in member order, so the output is byte-identical for the same flags
-// whatever -workers is. -shuffle uses one stream per block, seeded from
-// (seed, block index). Memory stays bounded: members are generated in
-// blocks and written as they come, a few blocks per worker in flight, so
-// -members 1000000 streams to disk.
-//
-// The cohort is shaped for the shipped measures: children turning 2 in the
-// year (CIS) with full, partial and low immunization adherence, combination
-// vaccines, CPT-only and duplicate records, early doses and enrollment gaps
-// of 30, 45, 46 and 60 days; children 1-14 with and without dental coverage
-// and with evaluation-only visits; members 12 and over with PHQ-9, PHQ-A and
-// PHQ-2 screens, follow-ups on both sides of 30 days and prior depression or
-// bipolar diagnoses. Age 2 and the dental ages are oversampled.
+// The cohort is made by package internal/synth, which documents its shape;
+// the output is byte-identical for the same flags whatever -workers is, and
+// memory stays bounded (members are generated in blocks of 2048 and written
+// as they come), so -members 1000000 streams to disk.
 package main
 
 import (
@@ -48,7 +37,41 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/caremetrics/caremetrics/internal/synth"
 )
+
+// The cohort itself is made by package internal/synth; this command parses
+// flags, writes the files and prints a summary.
+
+// chunkMembers is the number of consecutive members generated together
+// (synth.BlockMembers); -shuffle permutes rows inside a chunk.
+const chunkMembers = synth.BlockMembers
+
+type config struct {
+	members int
+	seed    uint64
+	year    int
+	out     string
+	formats []string // csv, parquet, arrow
+	workers int
+	batch   int // rows per Arrow record batch and Parquet row group
+	shuffle bool
+}
+
+// run generates the cohort of cfg and writes it in every format.
+func run(cfg config) (synth.Stats, error) {
+	if cfg.members < 0 {
+		return synth.Stats{}, fmt.Errorf("-members must be >= 0")
+	}
+	return synth.WriteDir(synth.Config{
+		Members: cfg.members,
+		Seed:    cfg.seed,
+		Year:    cfg.year,
+		Workers: max(1, cfg.workers),
+		Shuffle: cfg.shuffle,
+	}, cfg.out, cfg.formats, cfg.batch)
+}
 
 func main() {
 	var cfg config
@@ -111,16 +134,16 @@ func parseFormats(s string) ([]string, error) {
 	return out, nil
 }
 
-func summary(w io.Writer, cfg config, st stats, took time.Duration) {
+func summary(w io.Writer, cfg config, st synth.Stats, took time.Duration) {
 	fmt.Fprintf(w, "wrote %s to %s in %.1fs\n", strings.Join(cfg.formats, ","), cfg.out, took.Seconds())
 	fmt.Fprintf(w, "rows: members %d, enrollment %d, events %d (%.1f per member)\n",
-		st.members, st.enrollment, st.events, float64(st.events)/float64(max(1, st.members)))
+		st.Members, st.Enrollment, st.Events, float64(st.Events)/float64(max(1, st.Members)))
 	fmt.Fprintf(w, "cohorts (year %d): turning 2 (CIS) %d; dental ages 1-5 %d, 6-14 %d; 12+ on Jan 1 (DSF) %d\n",
-		cfg.year, st.cis, st.dental1to5, st.dental6to14, st.dsf12)
-	fmt.Fprintf(w, "members with a death date %d, without enrollment %d\n", st.deaths, st.noEnrollment)
+		cfg.year, st.CIS, st.Dental1to5, st.Dental6to14, st.DSF12)
+	fmt.Fprintf(w, "members with a death date %d, without enrollment %d\n", st.Deaths, st.NoEnrollment)
 	fmt.Fprint(w, "events by system:")
-	for _, k := range slices.Sorted(maps.Keys(st.bySystem)) {
-		fmt.Fprintf(w, " %s %d", k, st.bySystem[k])
+	for _, k := range slices.Sorted(maps.Keys(st.BySystem)) {
+		fmt.Fprintf(w, " %s %d", k, st.BySystem[k])
 	}
 	fmt.Fprintln(w)
 }

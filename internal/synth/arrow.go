@@ -1,4 +1,4 @@
-package main
+package synth
 
 import (
 	"errors"
@@ -13,11 +13,13 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
-// Arrow schemas of the three tables (shared/data-model.md), plus county.
-var (
-	utf8List = arrow.ListOf(arrow.BinaryTypes.String)
+var utf8List = arrow.ListOf(arrow.BinaryTypes.String)
 
-	membersSchema = arrow.NewSchema([]arrow.Field{
+// Arrow schemas of the three tables (shared/data-model.md); members has an
+// extra county column.
+var (
+	// MembersSchema is the schema of the members table.
+	MembersSchema = arrow.NewSchema([]arrow.Field{
 		{Name: "member_id", Type: arrow.BinaryTypes.String},
 		{Name: "birth_date", Type: arrow.FixedWidthTypes.Date32},
 		{Name: "death_date", Type: arrow.FixedWidthTypes.Date32, Nullable: true},
@@ -30,7 +32,8 @@ var (
 		{Name: "county", Type: arrow.BinaryTypes.String, Nullable: true},
 	}, nil)
 
-	enrollmentSchema = arrow.NewSchema([]arrow.Field{
+	// EnrollmentSchema is the schema of the enrollment table.
+	EnrollmentSchema = arrow.NewSchema([]arrow.Field{
 		{Name: "member_id", Type: arrow.BinaryTypes.String},
 		{Name: "start_date", Type: arrow.FixedWidthTypes.Date32},
 		{Name: "end_date", Type: arrow.FixedWidthTypes.Date32},
@@ -38,7 +41,8 @@ var (
 		{Name: "plan", Type: arrow.BinaryTypes.String, Nullable: true},
 	}, nil)
 
-	eventsSchema = arrow.NewSchema([]arrow.Field{
+	// EventsSchema is the schema of the events table.
+	EventsSchema = arrow.NewSchema([]arrow.Field{
 		{Name: "member_id", Type: arrow.BinaryTypes.String},
 		{Name: "date", Type: arrow.FixedWidthTypes.Date32},
 		{Name: "end_date", Type: arrow.FixedWidthTypes.Date32, Nullable: true},
@@ -109,12 +113,86 @@ type arrowSink struct {
 	tables [3]*table
 }
 
+// collector is a recordWriter that keeps the records in memory.
+type collector struct{ recs []arrow.RecordBatch }
+
+func (c *collector) Write(rec arrow.RecordBatch) error {
+	rec.Retain()
+	c.recs = append(c.recs, rec)
+	return nil
+}
+
+func (c *collector) Close() error { return nil }
+
+// Tables is a cohort as in-memory Arrow record batches, in the schemas
+// MembersSchema, EnrollmentSchema and EventsSchema.
+type Tables struct {
+	Members, Enrollment, Events []arrow.RecordBatch
+	Stats                       Stats
+}
+
+// GenerateArrow generates the cohort of cfg into Arrow record batches of up
+// to batchRows rows (< 1 means 1<<20) allocated with mem (nil means
+// memory.DefaultAllocator). Release the Tables when done.
+func GenerateArrow(cfg Config, mem memory.Allocator, batchRows int) (*Tables, error) {
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	if batchRows < 1 {
+		batchRows = 1 << 20
+	}
+	s := &arrowSink{}
+	var cs [3]collector
+	for i, sc := range []*arrow.Schema{MembersSchema, EnrollmentSchema, EventsSchema} {
+		s.tables[i] = &table{b: array.NewRecordBuilder(mem, sc), batch: batchRows, writers: []recordWriter{&cs[i]}}
+	}
+	st, err := Generate(cfg, s.write)
+	err = errors.Join(err, s.close())
+	t := &Tables{Members: cs[0].recs, Enrollment: cs[1].recs, Events: cs[2].recs, Stats: st}
+	if err != nil {
+		t.Release()
+		return nil, err
+	}
+	return t, nil
+}
+
+// Readers returns new readers over the batches of the three tables, for
+// eval.FromArrow. They can be made any number of times; release them when
+// done (the Tables keep their own reference to the batches).
+func (t *Tables) Readers() (members, enrollment, events array.RecordReader, err error) {
+	var rrs [3]array.RecordReader
+	for i, x := range []struct {
+		sc   *arrow.Schema
+		recs []arrow.RecordBatch
+	}{{MembersSchema, t.Members}, {EnrollmentSchema, t.Enrollment}, {EventsSchema, t.Events}} {
+		rr, err := array.NewRecordReader(x.sc, x.recs)
+		if err != nil {
+			for _, r := range rrs[:i] {
+				r.Release()
+			}
+			return nil, nil, nil, err
+		}
+		rrs[i] = rr
+	}
+	return rrs[0], rrs[1], rrs[2], nil
+}
+
+// Release releases the record batches.
+func (t *Tables) Release() {
+	for _, recs := range [][]arrow.RecordBatch{t.Members, t.Enrollment, t.Events} {
+		for _, r := range recs {
+			r.Release()
+		}
+	}
+	t.Members, t.Enrollment, t.Events = nil, nil, nil
+}
+
 func newArrowSink(dir string, arrowOut, parquetOut bool, batch int) (*arrowSink, error) {
 	mem := memory.DefaultAllocator
 	s := &arrowSink{}
-	schemas := []*arrow.Schema{membersSchema, enrollmentSchema, eventsSchema}
-	am, ae, av := fileNames(dir, "arrow")
-	pm, pe, pv := fileNames(dir, "parquet")
+	schemas := []*arrow.Schema{MembersSchema, EnrollmentSchema, EventsSchema}
+	am, ae, av := FileNames(dir, Arrow)
+	pm, pe, pv := FileNames(dir, Parquet)
 	arrowNames := []string{am, ae, av}
 	parquetNames := []string{pm, pe, pv}
 	props := parquet.NewWriterProperties(
@@ -185,7 +263,7 @@ func appendOptDate(b *array.Date32Builder, d day) {
 	}
 }
 
-func (s *arrowSink) write(c *chunk) error {
+func (s *arrowSink) write(c *Batch) error {
 	// members
 	t := s.tables[0]
 	f := t.b.Fields()
@@ -193,25 +271,25 @@ func (s *arrowSink) write(c *chunk) error {
 	sex, race, eth, lang := f[3].(*array.StringBuilder), f[4].(*array.ListBuilder), f[5].(*array.StringBuilder), f[6].(*array.StringBuilder)
 	raceV := race.ValueBuilder().(*array.StringBuilder)
 	interp, dis, county := f[7].(*array.BooleanBuilder), f[8].(*array.BooleanBuilder), f[9].(*array.StringBuilder)
-	for i := range c.mem {
-		m := &c.mem[i]
-		id.Append(m.id)
-		birth.Append(arrow.Date32(m.birth))
-		appendOptDate(death, m.death)
-		appendOptString(sex, m.sex)
-		if m.raceNull {
+	for i := range c.Members {
+		m := &c.Members[i]
+		id.Append(m.ID)
+		birth.Append(arrow.Date32(m.Birth))
+		appendOptDate(death, m.Death)
+		appendOptString(sex, m.Sex)
+		if m.RaceNull {
 			race.AppendNull()
 		} else {
 			race.Append(true)
-			for _, r := range m.race {
+			for _, r := range m.Race {
 				raceV.Append(r)
 			}
 		}
-		appendOptString(eth, m.ethnicity)
-		appendOptString(lang, m.language)
-		appendOptBool(interp, m.interpreter)
-		appendOptBool(dis, m.disability)
-		appendOptString(county, m.county)
+		appendOptString(eth, m.Ethnicity)
+		appendOptString(lang, m.Language)
+		appendOptBool(interp, m.Interpreter)
+		appendOptBool(dis, m.Disability)
+		appendOptString(county, m.County)
 		if err := t.flushIfFull(); err != nil {
 			return err
 		}
@@ -223,18 +301,18 @@ func (s *arrowSink) write(c *chunk) error {
 	id, start, end := f[0].(*array.StringBuilder), f[1].(*array.Date32Builder), f[2].(*array.Date32Builder)
 	ben, plan := f[3].(*array.ListBuilder), f[4].(*array.StringBuilder)
 	benV := ben.ValueBuilder().(*array.StringBuilder)
-	for i := range c.enr {
-		e := &c.enr[i]
-		id.Append(e.id)
-		start.Append(arrow.Date32(e.start))
-		end.Append(arrow.Date32(e.end))
+	for i := range c.Enrollment {
+		e := &c.Enrollment[i]
+		id.Append(e.MemberID)
+		start.Append(arrow.Date32(e.Start))
+		end.Append(arrow.Date32(e.End))
 		ben.Append(true)
 		for k, name := range benefitNames {
-			if e.benefits&(1<<k) != 0 {
+			if e.Benefits&(1<<k) != 0 {
 				benV.Append(name)
 			}
 		}
-		appendOptString(plan, e.plan)
+		appendOptString(plan, e.Plan)
 		if err := t.flushIfFull(); err != nil {
 			return err
 		}
@@ -246,20 +324,20 @@ func (s *arrowSink) write(c *chunk) error {
 	id, date, endDate := f[0].(*array.StringBuilder), f[1].(*array.Date32Builder), f[2].(*array.Date32Builder)
 	system, code, value := f[3].(*array.StringBuilder), f[4].(*array.StringBuilder), f[5].(*array.Float64Builder)
 	source, claim := f[6].(*array.StringBuilder), f[7].(*array.StringBuilder)
-	for i := range c.evs {
-		e := &c.evs[i]
-		id.Append(e.id)
-		date.Append(arrow.Date32(e.date))
-		appendOptDate(endDate, e.end)
-		system.Append(e.system)
-		code.Append(e.code)
-		if e.hasValue {
-			value.Append(e.value)
+	for i := range c.Events {
+		e := &c.Events[i]
+		id.Append(e.MemberID)
+		date.Append(arrow.Date32(e.Date))
+		appendOptDate(endDate, e.End)
+		system.Append(e.System)
+		code.Append(e.Code)
+		if e.HasValue {
+			value.Append(e.Value)
 		} else {
 			value.AppendNull()
 		}
-		appendOptString(source, e.source)
-		appendOptString(claim, e.claim)
+		appendOptString(source, e.Source)
+		appendOptString(claim, e.ClaimID)
 		if err := t.flushIfFull(); err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package main
+package synth
 
 // Code systems and sources as written in events.
 const (

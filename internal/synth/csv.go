@@ -1,4 +1,4 @@
-package main
+package synth
 
 import (
 	"bufio"
@@ -23,7 +23,7 @@ var (
 
 func newCSVSink(dir string) (*csvSink, error) {
 	s := &csvSink{}
-	m, e, v := fileNames(dir, "csv")
+	m, e, v := FileNames(dir, CSV)
 	for i, name := range []string{m, e, v} {
 		f, err := os.Create(name)
 		if err != nil {
@@ -54,51 +54,51 @@ func appendOptDay(b []byte, d day) []byte {
 	return appendDay(b, d)
 }
 
-func (s *csvSink) write(c *chunk) error {
+func (s *csvSink) write(c *Batch) error {
 	b := s.buf[:0]
-	for i := range c.mem {
-		m := &c.mem[i]
-		b = append(b, m.id...)
+	for i := range c.Members {
+		m := &c.Members[i]
+		b = append(b, m.ID...)
 		b = append(b, ',')
-		b = appendDay(b, m.birth)
+		b = appendDay(b, m.Birth)
 		b = append(b, ',')
-		b = appendOptDay(b, m.death)
+		b = appendOptDay(b, m.Death)
 		b = append(b, ',')
-		b = append(b, m.sex...)
+		b = append(b, m.Sex...)
 		b = append(b, ',')
-		for j, r := range m.race {
+		for j, r := range m.Race {
 			if j > 0 {
 				b = append(b, ';')
 			}
 			b = append(b, r...)
 		}
 		b = append(b, ',')
-		b = append(b, m.ethnicity...)
+		b = append(b, m.Ethnicity...)
 		b = append(b, ',')
-		b = append(b, m.language...)
+		b = append(b, m.Language...)
 		b = append(b, ',')
-		b = appendBool(b, m.interpreter)
+		b = appendBool(b, m.Interpreter)
 		b = append(b, ',')
-		b = appendBool(b, m.disability)
+		b = appendBool(b, m.Disability)
 		b = append(b, ',')
-		b = append(b, m.county...)
+		b = append(b, m.County...)
 		b = append(b, '\n')
 	}
 	if _, err := s.w[0].Write(b); err != nil {
 		return err
 	}
 	b = b[:0]
-	for i := range c.enr {
-		e := &c.enr[i]
-		b = append(b, e.id...)
+	for i := range c.Enrollment {
+		e := &c.Enrollment[i]
+		b = append(b, e.MemberID...)
 		b = append(b, ',')
-		b = appendDay(b, e.start)
+		b = appendDay(b, e.Start)
 		b = append(b, ',')
-		b = appendDay(b, e.end)
+		b = appendDay(b, e.End)
 		b = append(b, ',')
 		first := true
 		for k, name := range benefitNames {
-			if e.benefits&(1<<k) != 0 {
+			if e.Benefits&(1<<k) != 0 {
 				if !first {
 					b = append(b, ';')
 				}
@@ -107,32 +107,32 @@ func (s *csvSink) write(c *chunk) error {
 			}
 		}
 		b = append(b, ',')
-		b = append(b, e.plan...)
+		b = append(b, e.Plan...)
 		b = append(b, '\n')
 	}
 	if _, err := s.w[1].Write(b); err != nil {
 		return err
 	}
 	b = b[:0]
-	for i := range c.evs {
-		e := &c.evs[i]
-		b = append(b, e.id...)
+	for i := range c.Events {
+		e := &c.Events[i]
+		b = append(b, e.MemberID...)
 		b = append(b, ',')
-		b = appendDay(b, e.date)
+		b = appendDay(b, e.Date)
 		b = append(b, ',')
-		b = appendOptDay(b, e.end)
+		b = appendOptDay(b, e.End)
 		b = append(b, ',')
-		b = append(b, e.system...)
+		b = append(b, e.System...)
 		b = append(b, ',')
-		b = append(b, e.code...)
+		b = append(b, e.Code...)
 		b = append(b, ',')
-		if e.hasValue {
-			b = strconv.AppendFloat(b, e.value, 'f', -1, 64)
+		if e.HasValue {
+			b = strconv.AppendFloat(b, e.Value, 'f', -1, 64)
 		}
 		b = append(b, ',')
-		b = append(b, e.source...)
+		b = append(b, e.Source...)
 		b = append(b, ',')
-		b = append(b, e.claim...)
+		b = append(b, e.ClaimID...)
 		b = append(b, '\n')
 		if len(b) > 1<<20 {
 			if _, err := s.w[2].Write(b); err != nil {

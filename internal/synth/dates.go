@@ -1,13 +1,10 @@
-package main
+package synth
 
-import "math"
-
-// day is a calendar date as days since 1970-01-01, the representation of
-// Arrow date32.
-type day = int32
+// day is the generator's short name for Day.
+type day = Day
 
 // noDay marks an absent (null) date.
-const noDay day = math.MinInt32
+const noDay = NoDay
 
 // mkDay returns the day number of the proleptic Gregorian date y-m-d
 // (Howard Hinnant's days_from_civil).

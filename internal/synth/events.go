@@ -1,26 +1,26 @@
-package main
+package synth
 
 // add appends an event of the current member unless it falls outside the
 // data: after Jan 31 of the next year, after death, before birth, or (for
 // anything but registry rows) before the claims window opens.
-func (g *gen) add(d, end day, sys, code, src, claim string) *eventRow {
-	if d > g.cal.last || d < g.m.birth || (g.m.death != noDay && d > g.m.death) {
+func (g *gen) add(d, end day, sys, code, src, claim string) *Event {
+	if d > g.cal.last || d < g.m.Birth || (g.m.Death != noDay && d > g.m.Death) {
 		return nil
 	}
 	if src != srcRegistry && d < g.cal.priorJan1 {
 		return nil
 	}
-	g.out.evs = append(g.out.evs, eventRow{id: g.m.id, date: d, end: end, system: sys, code: code, source: src, claim: claim})
-	return &g.out.evs[len(g.out.evs)-1]
+	g.out.Events = append(g.out.Events, Event{MemberID: g.m.ID, Date: d, End: end, System: sys, Code: code, Source: src, ClaimID: claim})
+	return &g.out.Events[len(g.out.Events)-1]
 }
 
 func (g *gen) addValue(d day, sys, code string, v float64, src, claim string) {
 	if e := g.add(d, noDay, sys, code, src, claim); e != nil {
-		e.value, e.hasValue = v, true
+		e.Value, e.HasValue = v, true
 	}
 }
 
-func (g *gen) ageAt(d day) int { return ageOn(g.m.birth, d) }
+func (g *gen) ageAt(d day) int { return ageOn(g.m.Birth, d) }
 
 func (g *gen) events() {
 	g.childhood()
@@ -95,7 +95,7 @@ func (g *gen) childhood() {
 	if g.age > 6 {
 		return
 	}
-	birth := g.m.birth
+	birth := g.m.Birth
 	bd1, bd2 := addYears(birth, 1), addYears(birth, 2)
 	present, jit := 0.995, 14
 	switch g.adherence {
@@ -370,7 +370,7 @@ func (g *gen) laterVaccines() {
 		}
 	}
 	if g.age >= 11 && g.age <= 14 && r.p(0.65) {
-		d := addYears(g.m.birth, 11) + day(r.in(0, 400))
+		d := addYears(g.m.Birth, 11) + day(r.in(0, 400))
 		if d >= c.priorJan1 {
 			g.dose(d, vTdap)
 			g.dose(d, vMenACWY)
@@ -455,7 +455,7 @@ func (g *gen) dx(age int) string {
 }
 
 func (g *gen) interpreter(d day, cl string) {
-	if g.m.interpreter == 1 && g.r.p(0.6) {
+	if g.m.Interpreter == 1 && g.r.p(0.6) {
 		g.add(d, noDay, sysHCPCS, hcpcsInterpreter, srcClaim, cl)
 	}
 }
@@ -465,7 +465,7 @@ func (g *gen) visits() {
 	r, c := g.r, g.cal
 	for y := c.year - 1; y <= c.year; y++ {
 		jan1, dec31 := mkDay(y, 1, 1), mkDay(y, 12, 31)
-		a := ageOn(g.m.birth, dec31)
+		a := ageOn(g.m.Birth, dec31)
 		if a < 0 {
 			continue
 		}
@@ -484,7 +484,7 @@ func (g *gen) visits() {
 			if prev && !r.p(pPrev) {
 				continue
 			}
-			d := r.day(max(jan1, g.m.birth), dec31)
+			d := r.day(max(jan1, g.m.Birth), dec31)
 			if !g.covered(d) && r.p(0.85) {
 				continue
 			}
@@ -649,7 +649,7 @@ func (g *gen) dental() {
 	r, c := g.r, g.cal
 	for y := c.year - 1; y <= c.year; y++ {
 		dec31 := mkDay(y, 12, 31)
-		a := ageOn(g.m.birth, dec31)
+		a := ageOn(g.m.Birth, dec31)
 		var p float64
 		switch {
 		case a < 1:
@@ -671,7 +671,7 @@ func (g *gen) dental() {
 			n = 2
 		}
 		for range n {
-			d := r.day(max(mkDay(y, 1, 1), g.m.birth+180), dec31)
+			d := r.day(max(mkDay(y, 1, 1), g.m.Birth+180), dec31)
 			if !g.dentalCovered(d) && r.p(0.95) {
 				continue
 			}
@@ -748,7 +748,7 @@ func (g *gen) emergency() {
 			n = 2
 		}
 		for range n {
-			d := r.day(max(mkDay(y, 1, 1), g.m.birth), mkDay(y, 12, 31))
+			d := r.day(max(mkDay(y, 1, 1), g.m.Birth), mkDay(y, 12, 31))
 			end := d
 			if r.p(0.25) {
 				end = d + 1
@@ -782,19 +782,19 @@ func (g *gen) conditions() {
 		}
 	}
 	if g.age == 2 {
-		bd1, bd2 := addYears(g.m.birth, 1), addYears(g.m.birth, 2)
+		bd1, bd2 := addYears(g.m.Birth, 1), addYears(g.m.Birth, 2)
 		switch x := r.Float64(); {
 		case x < 0.015:
 			hospice()
 		case x < 0.09:
-			dxVisit(r.day(max(g.m.birth+30, c.priorJan1), bd2), cisExclusionDx.pick(r))
+			dxVisit(r.day(max(g.m.Birth+30, c.priorJan1), bd2), cisExclusionDx.pick(r))
 		}
 		if r.p(0.05) {
 			dxVisit(r.day(bd1-200, bd2), historyDx.pick(r))
 		}
 		if r.p(0.015) {
 			// Anaphylaxis on the problem list: one row per coding.
-			d := r.day(g.m.birth+60, bd2)
+			d := r.day(g.m.Birth+60, bd2)
 			id := g.claim('V')
 			g.add(d, noDay, sysSNOMD, anaphylaxisSNOMED.pick(r), srcEHR, id)
 			g.add(d, noDay, sysICD, "T8052XA", srcEHR, id)
@@ -809,7 +809,7 @@ func (g *gen) conditions() {
 			g.addValue(r.day(c.jan1, c.dec31), sysLOINC, loincHospice, float64(r.IntN(2)), srcEHR, g.claim('V'))
 		}
 	}
-	if ageOn(g.m.birth, c.priorJan1) >= 12 {
+	if ageOn(g.m.Birth, c.priorJan1) >= 12 {
 		if r.p(0.02) {
 			dxVisit(r.day(c.priorJan1, c.dec31), bipolarDx.pick(r))
 		}

@@ -1,73 +1,10 @@
-package main
+package synth
 
 import (
 	"math"
 	"slices"
 	"strconv"
 )
-
-type memberRow struct {
-	id                               string
-	birth, death                     day    // death is noDay when alive
-	sex, ethnicity, language, county string // "" is null
-	race                             []string
-	raceNull                         bool
-	interpreter, disability          int8 // -1 null, 0 false, 1 true
-}
-
-type enrRow struct {
-	id         string
-	start, end day
-	benefits   uint8
-	plan       string // "" is null
-}
-
-type eventRow struct {
-	id        string
-	date, end day // end is noDay when null
-	system    string
-	code      string
-	value     float64
-	hasValue  bool
-	source    string // "" is null
-	claim     string // "" is null
-}
-
-// stats counts rows and the measure cohorts of one chunk.
-type stats struct {
-	members, enrollment, events int
-	cis                         int // 2nd birthday in the year
-	dental1to5, dental6to14     int // age on Dec 31
-	dsf12                       int // age >= 12 on Jan 1
-	deaths, noEnrollment        int
-	bySystem                    map[string]int
-}
-
-func (s *stats) add(o *stats) {
-	s.members += o.members
-	s.enrollment += o.enrollment
-	s.events += o.events
-	s.cis += o.cis
-	s.dental1to5 += o.dental1to5
-	s.dental6to14 += o.dental6to14
-	s.dsf12 += o.dsf12
-	s.deaths += o.deaths
-	s.noEnrollment += o.noEnrollment
-	if s.bySystem == nil {
-		s.bySystem = map[string]int{}
-	}
-	for k, v := range o.bySystem {
-		s.bySystem[k] += v
-	}
-}
-
-// chunk is the output of a run of consecutive members.
-type chunk struct {
-	mem []memberRow
-	enr []enrRow
-	evs []eventRow
-	st  stats
-}
 
 const (
 	tagMember  = 1
@@ -86,7 +23,7 @@ type gen struct {
 
 	// current member
 	idx        int
-	m          memberRow
+	m          Member
 	age        int // on Dec 31 of the year
 	cov        []seg
 	dentalFrom day
@@ -95,7 +32,7 @@ type gen struct {
 	claimSeq   int
 	visitClaim []dayClaim // claim ids of well-child visits, by date
 
-	out *chunk
+	out *Batch
 }
 
 type dayClaim struct {
@@ -130,24 +67,24 @@ func (g *gen) claim(prefix byte) string {
 	return string(append(b, s...))
 }
 
-// run generates members [lo, hi) into a new chunk.
-func (g *gen) run(lo, hi int) *chunk {
+// run generates members [lo, hi) into a new batch.
+func (g *gen) run(lo, hi int) *Batch {
 	n := hi - lo
-	c := &chunk{
-		mem: make([]memberRow, 0, n),
-		enr: make([]enrRow, 0, n*4),
-		evs: make([]eventRow, 0, n*24),
+	c := &Batch{
+		Members:    make([]Member, 0, n),
+		Enrollment: make([]Span, 0, n*4),
+		Events:     make([]Event, 0, n*24),
 	}
-	c.st.bySystem = map[string]int{}
+	c.Stats.BySystem = map[string]int{}
 	g.out = c
 	for i := lo; i < hi; i++ {
 		g.member(i)
 	}
-	c.st.members = len(c.mem)
-	c.st.enrollment = len(c.enr)
-	c.st.events = len(c.evs)
-	for i := range c.evs {
-		c.st.bySystem[c.evs[i].system]++
+	c.Stats.Members = len(c.Members)
+	c.Stats.Enrollment = len(c.Enrollment)
+	c.Stats.Events = len(c.Events)
+	for i := range c.Events {
+		c.Stats.BySystem[c.Events[i].System]++
 	}
 	g.out = nil
 	return c
@@ -159,34 +96,34 @@ func (g *gen) member(i int) {
 	g.claimSeq = 0
 	g.visitClaim = g.visitClaim[:0]
 	g.cov = g.cov[:0]
-	g.m = memberRow{id: string(g.pad('M', i+1, g.idW)), death: noDay}
+	g.m = Member{ID: string(g.pad('M', i+1, g.idW)), Death: noDay}
 	g.demographics()
 	g.coverage()
 	g.spans()
-	first := len(g.out.evs)
+	first := len(g.out.Events)
 	g.events()
 	// Each member's events in date order; ties keep generation order.
-	evs := g.out.evs[first:]
-	slices.SortStableFunc(evs, func(a, b eventRow) int { return int(a.date) - int(b.date) })
-	g.out.mem = append(g.out.mem, g.m)
+	evs := g.out.Events[first:]
+	slices.SortStableFunc(evs, func(a, b Event) int { return int(a.Date) - int(b.Date) })
+	g.out.Members = append(g.out.Members, g.m)
 
-	st := &g.out.st
+	st := &g.out.Stats
 	if g.age == 2 {
-		st.cis++
+		st.CIS++
 	}
 	if g.age >= 1 && g.age <= 5 {
-		st.dental1to5++
+		st.Dental1to5++
 	} else if g.age >= 6 && g.age <= 14 {
-		st.dental6to14++
+		st.Dental6to14++
 	}
-	if ageOn(g.m.birth, g.cal.jan1) >= 12 {
-		st.dsf12++
+	if ageOn(g.m.Birth, g.cal.jan1) >= 12 {
+		st.DSF12++
 	}
-	if g.m.death != noDay {
-		st.deaths++
+	if g.m.Death != noDay {
+		st.Deaths++
 	}
 	if len(g.cov) == 0 {
-		st.noEnrollment++
+		st.NoEnrollment++
 	}
 }
 
@@ -207,7 +144,7 @@ func (g *gen) demographics() {
 	b := ageBands.pick(r)
 	g.age = r.in(b.lo, b.hi)
 	by := c.year - g.age
-	g.m.birth = r.day(mkDay(by, 1, 1), mkDay(by, 12, 31))
+	g.m.Birth = r.day(mkDay(by, 1, 1), mkDay(by, 12, 31))
 
 	// Death: older members more often; a few children of the CIS cohort.
 	pd := 0.004
@@ -224,45 +161,45 @@ func (g *gen) demographics() {
 		if r.p(0.25) {
 			lo = c.priorJan1
 		}
-		lo = max(lo, g.m.birth+1)
+		lo = max(lo, g.m.Birth+1)
 		hi := c.dec31
 		if lo < c.jan1 {
 			hi = c.jan1 - 1
 		}
-		g.m.death = r.day(lo, max(lo, hi))
+		g.m.Death = r.day(lo, max(lo, hi))
 	}
 
-	g.m.sex = sexes.pick(r)
+	g.m.Sex = sexes.pick(r)
 	lang := languages.pick(r)
-	g.m.language = lang
+	g.m.Language = lang
 
 	// Ethnicity follows language.
 	eth := r.Float64()
 	switch {
 	case lang == "es" && eth < 0.85, lang != "es" && eth < 0.10:
-		g.m.ethnicity = "hispanic"
+		g.m.Ethnicity = "hispanic"
 	case lang == "es" && eth < 0.93, lang != "es" && eth < 0.88:
-		g.m.ethnicity = "non_hispanic"
+		g.m.Ethnicity = "non_hispanic"
 	case lang == "es" && eth < 0.98, lang != "es" && eth < 0.95:
-		g.m.ethnicity = "unknown"
+		g.m.Ethnicity = "unknown"
 	}
 
 	// Race: null 4%, empty list 3%, several races 3.5%.
 	x := r.Float64()
 	switch {
 	case x < 0.04:
-		g.m.raceNull = true
+		g.m.RaceNull = true
 	case x < 0.07:
-		g.m.race = []string{}
+		g.m.Race = []string{}
 	case x < 0.105:
 		n := 2
 		if r.p(0.2) {
 			n = 3
 		}
-		for len(g.m.race) < n {
+		for len(g.m.Race) < n {
 			v := races.pick(r)
-			if !slices.Contains(g.m.race, v) {
-				g.m.race = append(g.m.race, v)
+			if !slices.Contains(g.m.Race, v) {
+				g.m.Race = append(g.m.Race, v)
 			}
 		}
 	default:
@@ -274,23 +211,23 @@ func (g *gen) demographics() {
 			v = "black"
 		case lang == "ru" && r.p(0.9):
 			v = "white"
-		case g.m.ethnicity == "hispanic" && r.p(0.4):
+		case g.m.Ethnicity == "hispanic" && r.p(0.4):
 			v = "other"
 		default:
 			v = races.pick(r)
 		}
-		g.m.race = []string{v}
+		g.m.Race = []string{v}
 	}
 
 	// Interpreter need follows language.
 	y := r.Float64()
 	switch {
 	case lang == "":
-		g.m.interpreter = int8(oneOf(r, -1, -1, 0))
+		g.m.Interpreter = int8(oneOf(r, -1, -1, 0))
 	case lang == "en":
-		g.m.interpreter = tri(y, 0.005, 0.955)
+		g.m.Interpreter = tri(y, 0.005, 0.955)
 	default:
-		g.m.interpreter = tri(y, 0.65, 0.95)
+		g.m.Interpreter = tri(y, 0.65, 0.95)
 	}
 	pDis := 0.06
 	if g.age >= 65 {
@@ -298,8 +235,8 @@ func (g *gen) demographics() {
 	} else if g.age >= 18 {
 		pDis = 0.15
 	}
-	g.m.disability = tri(r.Float64(), pDis, 0.93)
-	g.m.county = counties.pick(r)
+	g.m.Disability = tri(r.Float64(), pDis, 0.93)
+	g.m.County = counties.pick(r)
 
 	g.adherence = 0
 	if x := r.Float64(); x > 0.85 {
@@ -362,7 +299,7 @@ func (g *gen) punch(a day, n int) {
 // and the date dental coverage starts.
 func (g *gen) coverage() {
 	r, c := g.r, g.cal
-	birth := g.m.birth
+	birth := g.m.Birth
 	start := max(birth, c.extract)
 	if birth >= c.extract && r.p(0.2) {
 		start = birth + day(r.in(1, 60))
@@ -411,9 +348,9 @@ func (g *gen) coverage() {
 			}
 		}
 	}
-	if g.m.death != noDay && len(g.cov) > 0 {
+	if g.m.Death != noDay && len(g.cov) > 0 {
 		// Coverage ends with the month of death.
-		end := monthEnd(g.m.death)
+		end := monthEnd(g.m.Death)
 		for len(g.cov) > 0 && g.cov[len(g.cov)-1].s > end {
 			g.cov = g.cov[:len(g.cov)-1]
 		}
@@ -445,8 +382,8 @@ func (g *gen) coverage() {
 // continuous enrollment edge cases over [1st birthday, 2nd birthday - 1].
 func (g *gen) cisCoverage(start day) {
 	r := g.r
-	bd1 := addYears(g.m.birth, 1)
-	bd2 := addYears(g.m.birth, 2)
+	bd1 := addYears(g.m.Birth, 1)
+	bd2 := addYears(g.m.Birth, 2)
 	end := g.cal.far
 	x := r.Float64()
 	gapIn := func(n int) {
@@ -522,7 +459,7 @@ func (g *gen) spans() {
 		plan2 = plans.pick(r)
 	}
 	slices.Sort(cuts)
-	first := len(g.out.enr)
+	first := len(g.out.Enrollment)
 	for _, s := range g.cov {
 		a := s.s
 		for _, cut := range cuts {
@@ -533,19 +470,19 @@ func (g *gen) spans() {
 		}
 		g.addSpan(a, s.e, base, plan, plan2, change)
 	}
-	sp := g.out.enr[first:]
+	sp := g.out.Enrollment[first:]
 	if len(sp) > 1 && r.p(0.06) {
 		// Overlap: a span runs past the start of the next adjacent one.
 		k := r.IntN(len(sp) - 1)
-		if sp[k].end+1 == sp[k+1].start {
-			sp[k].end = min(sp[k+1].end, sp[k].end+day(r.in(1, 31)))
+		if sp[k].End+1 == sp[k+1].Start {
+			sp[k].End = min(sp[k+1].End, sp[k].End+day(r.in(1, 31)))
 		}
 	}
 	if r.p(0.02) {
 		// A nested duplicate with medical only.
 		k := r.IntN(len(sp))
-		if s := sp[k]; s.end-s.start > 40 {
-			g.out.enr = append(g.out.enr, enrRow{id: g.m.id, start: s.start + day(r.in(1, 10)), end: s.end - day(r.in(1, 10)), benefits: benMedical, plan: s.plan})
+		if s := sp[k]; s.End-s.Start > 40 {
+			g.out.Enrollment = append(g.out.Enrollment, Span{MemberID: g.m.ID, Start: s.Start + day(r.in(1, 10)), End: s.End - day(r.in(1, 10)), Benefits: benMedical, Plan: s.Plan})
 		}
 	}
 }
@@ -559,7 +496,7 @@ func (g *gen) addSpan(a, b day, base uint8, plan, plan2 string, change day) {
 	if a >= change {
 		p = plan2
 	}
-	g.out.enr = append(g.out.enr, enrRow{id: g.m.id, start: a, end: b, benefits: ben, plan: p})
+	g.out.Enrollment = append(g.out.Enrollment, Span{MemberID: g.m.ID, Start: a, End: b, Benefits: ben, Plan: p})
 }
 
 // covered reports whether d is in the member's medical coverage.

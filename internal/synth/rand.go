@@ -1,4 +1,4 @@
-package main
+package synth
 
 import "math/rand/v2"
 
@@ -12,7 +12,7 @@ func splitmix64(x uint64) uint64 {
 }
 
 // streamSeed returns the two PCG seed words of stream k (a member index, or
-// a chunk index for the shuffle) under seed and a purpose tag.
+// a block index for the shuffle) under seed and a purpose tag.
 func streamSeed(seed, tag, k uint64) (uint64, uint64) {
 	a := splitmix64(seed ^ splitmix64(tag))
 	return splitmix64(a ^ k), splitmix64(a + splitmix64(k^0x5bd1e995))
