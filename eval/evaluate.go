@@ -159,7 +159,12 @@ type worker struct {
 	periods []metric.Period
 	agg     *aggregate
 	detail  bool
-	key     []byte
+
+	// scratch for strata, reused across members
+	key      []byte
+	tuple    []string
+	comps    [][]string
+	odometer []int
 }
 
 // chunk evaluates members lo..hi; a panic (a bug, or a user function gone
@@ -206,7 +211,6 @@ func (w *worker) count(mi, member int, r *dsl.Runner) error {
 	}
 	for s := range ma.strata {
 		cross := meas.StratifierCross(s)
-		var tuples [][]string
 		if cross == nil {
 			vals, err := r.Stratum(s)
 			if err != nil {
@@ -216,34 +220,57 @@ func (w *worker) count(mi, member int, r *dsl.Runner) error {
 				w.res.strata[mi][s][member] = strings.Join(vals, ";")
 			}
 			for _, v := range vals {
-				w.add(mi, s, r, []string{v})
+				w.tuple = append(w.tuple[:0], v)
+				w.add(mi, s, r, w.tuple)
 			}
 			continue
 		}
-		tuples = [][]string{nil}
-		for _, c := range cross {
-			vals, err := r.Stratum(c)
-			if err != nil {
-				return err
-			}
-			var next [][]string
-			for _, t := range tuples {
-				for _, v := range vals {
-					next = append(next, append(append([]string(nil), t...), v))
-				}
-			}
-			tuples = next
+		if err := w.countCross(mi, s, member, r, cross); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// countCross counts the member in every combination of its values of the
+// component stratifiers, stepping through them like an odometer so that
+// no combination is materialised.
+func (w *worker) countCross(mi, s, member int, r *dsl.Runner, cross []int) error {
+	w.comps = w.comps[:0]
+	for _, c := range cross {
+		vals, err := r.Stratum(c)
+		if err != nil {
+			return err
+		}
+		if len(vals) == 0 {
+			return nil
+		}
+		w.comps = append(w.comps, vals)
+	}
+	w.odometer = append(w.odometer[:0], make([]int, len(cross))...)
+	var detail []string
+	for {
+		w.tuple = w.tuple[:0]
+		for i, vals := range w.comps {
+			w.tuple = append(w.tuple, vals[w.odometer[i]])
+		}
+		w.add(mi, s, r, w.tuple)
 		if w.detail {
-			parts := make([]string, len(tuples))
-			for i, t := range tuples {
-				parts[i] = strings.Join(t, "|")
+			detail = append(detail, strings.Join(w.tuple, "|"))
+		}
+		i := len(w.odometer) - 1
+		for ; i >= 0; i-- {
+			if w.odometer[i]++; w.odometer[i] < len(w.comps[i]) {
+				break
 			}
-			w.res.strata[mi][s][member] = strings.Join(parts, ";")
+			w.odometer[i] = 0
 		}
-		for _, t := range tuples {
-			w.add(mi, s, r, t)
+		if i < 0 {
+			break
 		}
+	}
+	if w.detail {
+		w.res.strata[mi][s][member] = strings.Join(detail, ";")
 	}
 	return nil
 }
