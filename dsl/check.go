@@ -42,10 +42,21 @@ var kindNames = [...]string{"invalid", "bool", "int", "float", "string", "Events
 
 func (k kind) String() string { return kindNames[k] }
 
-// Events is the type of event sets in expressions. Its values exist only
-// inside a running evaluation; the exported type is for documentation and
-// type checking.
-type Events struct{ _ [0]int }
+// Events is the type of event sets in expressions, for type checking and
+// documentation: at run time a set is a list of the member's event
+// indexes, and no EventRef is ever built.
+type Events = []EventRef
+
+// EventRef is one event as a predicate sees it: any(e, {#.date > x}).
+type EventRef struct {
+	// Date is the event's date (days); End its end date, or Date when
+	// absent; Value its numeric value, or NaN.
+	Date  int     `expr:"date"`
+	End   int     `expr:"end"`
+	Value float64 `expr:"value"`
+}
+
+var eventRefType = reflect.TypeOf(EventRef{})
 
 var typeOfKind = map[kind]reflect.Type{
 	kBool: reflect.TypeOf(false), kInt: reflect.TypeOf(0), kFloat: reflect.TypeOf(0.0),
@@ -56,10 +67,10 @@ func kindOf(t reflect.Type) kind {
 	if t == nil {
 		return kInvalid
 	}
-	switch t {
-	case typeOfKind[kEvents]:
+	switch {
+	case t.Kind() == reflect.Slice && t.Elem() == eventRefType:
 		return kEvents
-	case typeOfKind[kList]:
+	case t == typeOfKind[kList]:
 		return kList
 	}
 	switch t.Kind() {
@@ -112,6 +123,10 @@ type checker struct {
 	vs      map[string]*ValueSet
 	vsIndex map[*ValueSet]int
 	attrs   map[string]AttrKind
+
+	// predicate nesting and let variables in scope while compiling
+	depth int
+	lets  []letVar
 
 	// the expression being compiled
 	node *yaml.Node
@@ -293,6 +308,9 @@ func (c *checker) config() *conf.Config {
 	cfg := conf.CreateNew()
 	cfg.Optimize = false
 	expr.DisableAllBuiltins()(cfg)
+	for _, name := range predicateBuiltins {
+		expr.EnableBuiltin(name)(cfg)
+	}
 	for name, f := range functions {
 		expr.Function(name, stub, f.sig)(cfg)
 	}
@@ -428,6 +446,12 @@ func (c *checker) compile(n ast.Node) compiled {
 		return c.conditional(n)
 	case *ast.CallNode:
 		return c.call(n)
+	case *ast.BuiltinNode:
+		return c.builtin(n)
+	case *ast.MemberNode:
+		return c.member(n)
+	case *ast.VariableDeclaratorNode:
+		return c.let(n)
 	}
 	return c.errAt(n, ErrUnsupported, "%s is not supported in measure expressions", describe(n))
 }
@@ -456,6 +480,11 @@ func describe(n ast.Node) string {
 
 func (c *checker) ident(n *ast.IdentifierNode) compiled {
 	name := n.Value
+	for i := len(c.lets) - 1; i >= 0; i-- {
+		if c.lets[i].name == name {
+			return c.lets[i].get
+		}
+	}
 	switch name {
 	case "period_start":
 		return compiled{k: kInt, i: func(r *Runner) int64 { return int64(r.period.Start) }}

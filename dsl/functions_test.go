@@ -210,6 +210,20 @@ func TestFunctions(t *testing.T) {
 		{`sex in ["F", "X"] ? "f" : "other"`, "f"},
 		{`death_date <= period_end`, false},
 		{`10 / 4`, 2.5},
+		// predicates: # is the current event
+		{`any(events("Visit"), {exists(between(events("PHQ9"), #.date - 9, #.date))})`, true},
+		{`any(events("Visit"), {exists(between(events("PHQ9"), #.date - 8, #.date))})`, false},
+		{`all(events("PHQ9"), {#.value >= 9})`, true},
+		{`none(events("PHQ9"), {#.value > 10})`, true},
+		{`one(events("PHQ9"), {#.value == 10})`, true},
+		{`count(events("DTaP"), {#.date >= addDays(birth_date, 41)})`, int64(3)},
+		{`filter(events("Depression"), {#.end > #.date})`, []string{"2025-03-12"}},
+		{`filter(events("Depression"), {#.end == #.date})`, []string{"2025-03-10"}},
+		{`any(events("Visit"), {any(events("Depression"), {#.date >= period_start})})`, true},
+		{`any(events("Visit"), {let d = #.date; any(events("Depression"), {#.date > d})})`, true},
+		{`any(events("Visit"), {let d = #.date; any(events("Depression"), {#.date > d + 2})})`, false},
+		{`let n = countDates(events("DTaP")); n * 2`, int64(6)},
+		{`any(events("Visit"), {let s = latest(between(events("PHQ9"), #.date - 14, #.date)); maxValue(s) < 10})`, true},
 		{`7 % 3 + 2 * 3 - 1`, int64(6)},
 	} {
 		t.Run(tc.expr, func(t *testing.T) {

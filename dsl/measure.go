@@ -29,6 +29,8 @@ type Measure struct {
 	attrs     []string // extra member attributes referenced
 	sources   []string // literals of fromSource
 	codes     []literalCode
+	// nslots counts value slots: one per define, then one per let.
+	nslots int
 }
 
 // ID returns the measure id.
@@ -271,6 +273,7 @@ func compile(filename string, src []byte, fsys fs.FS, opts []Option) (*Measure, 
 			m.defines = append(m.defines, d)
 		}
 	}
+	m.nslots = len(m.defines)
 	c.compileDefines()
 
 	if n, ok := f["groups"]; ok {

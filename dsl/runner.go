@@ -133,6 +133,8 @@ type Runner struct {
 	lists   [][]string
 	err     *RuntimeError
 	raceBuf []string
+	// cur holds the current event (#) of each enclosing predicate.
+	cur []int32
 
 	// Memberships holds, after Run, the member's membership in each group.
 	Memberships []metric.Membership
@@ -142,7 +144,7 @@ type Runner struct {
 
 // NewRunner returns a Runner for b.
 func (b *Bound) NewRunner(race RaceRule) *Runner {
-	n := len(b.m.defines)
+	n := b.m.nslots
 	return &Runner{
 		b: b, race: race,
 		defGen: make([]uint32, n), bools: make([]bool, n), ints: make([]int64, n), floats: make([]float64, n),
@@ -185,6 +187,7 @@ func (r *Runner) Run(period metric.Period, index int, m *Member, events []Event,
 	r.arena = r.arena[:0]
 	r.period, r.index, r.member, r.events, r.spans = period, index, m, events, spans
 	r.err = nil
+	r.cur = r.cur[:0]
 	clear(r.strataOK)
 	for gi, g := range r.b.m.groups {
 		ip := g.pops[metric.InitialPopulation](r)
