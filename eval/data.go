@@ -139,3 +139,14 @@ func (d *Data) MemberSpans(i int) []Span {
 	m := &d.Members[i]
 	return d.Spans[m.SpansStart:m.SpansEnd]
 }
+
+// AttributeKinds returns the kind of every extra member attribute, for
+// dsl.WithAttributes: measures compiled with it may use those columns by
+// name.
+func (d *Data) AttributeKinds() map[string]AttrKind {
+	out := make(map[string]AttrKind, len(d.Attributes))
+	for _, a := range d.Attributes {
+		out[a.Name] = a.Kind
+	}
+	return out
+}

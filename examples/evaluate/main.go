@@ -90,12 +90,14 @@ func run(ctx context.Context, c runConfig) error {
 	if c.members {
 		opts = append(opts, eval.WithMemberDetail())
 	}
-	ms, err := cli.LoadMeasures(c.list, c.measureDir, c.valueSets)
+	start := time.Now()
+	data, err := eval.LoadDir(ctx, c.data, eval.WithStrict(c.strict))
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	data, err := eval.LoadDir(ctx, c.data, eval.WithStrict(c.strict))
+	// Measures are compiled against the data's columns, so that a user's
+	// measure may use any extra member column by name.
+	ms, err := cli.LoadMeasures(c.list, c.measureDir, c.valueSets, data.AttributeKinds())
 	if err != nil {
 		return err
 	}

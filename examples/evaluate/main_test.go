@@ -60,10 +60,37 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{runConfig{out: "x", race: "combination"}, "-data and -out are required (see -h)"},
 		{runConfig{data: "x", out: "y", race: "mixed"}, `-race "mixed": want combination or single`},
 		{runConfig{data: "x", out: "y", race: "single", year: 20}, "-year 20: want a year between 1900 and 2200"},
-		{runConfig{data: "x", out: "y", race: "single", list: "cis,bogus"}, `unknown measure "bogus"`},
+		{runConfig{data: filepath.Join("..", "..", "testdata", "sample"), out: t.TempDir(), race: "single", list: "cis,bogus"}, `unknown measure "bogus"`},
 	} {
 		err := run(context.Background(), tc.cfg)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), tc.want)
 	}
+}
+
+// A user's own measure may stratify by an extra member column (the
+// sample's county) and cross it with a shipped-style stratifier.
+func TestOwnMeasureWithExtraColumn(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "adult_visits.yaml"), []byte(`id: adult_visits
+title: Adults with an office visit
+period: {start: 2025-01-01, end: 2025-12-31}
+valuesets: [visits.csv]
+groups:
+  all:
+    initial_population: ageOn(period_end) >= 18 && county != ""
+    denominator: enrolled(period_start, period_end, "medical", 1, 45)
+    numerator: exists(between(events("Office Visit"), period_start, period_end))
+stratifiers:
+  county: category("county")
+  sex: category("sex")
+  county_x_sex: {cross: [county, sex]}
+`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "visits.csv"), []byte("value_set_name,code_system,code\nOffice Visit,CPT,99202-99215\n"), 0o644))
+	out := t.TempDir()
+	require.NoError(t, run(context.Background(), runConfig{data: filepath.Join("..", "..", "testdata", "sample"), out: out, measureDir: dir, race: "combination"}))
+	rates, err := os.ReadFile(filepath.Join(out, "rates.csv"))
+	require.NoError(t, err)
+	assert.Contains(t, string(rates), "adult_visits,all,county,")
+	assert.Contains(t, string(rates), "adult_visits,all,county_x_sex,")
 }

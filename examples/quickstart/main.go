@@ -29,11 +29,11 @@ func main() {
 
 func run(out io.Writer, dir string, withStrata bool) error {
 	ctx := context.Background()
-	ms, err := cli.LoadMeasures("all", "", "")
+	data, err := eval.LoadDir(ctx, dir)
 	if err != nil {
 		return err
 	}
-	data, err := eval.LoadDir(ctx, dir)
+	ms, err := cli.LoadMeasures("all", "", "", data.AttributeKinds())
 	if err != nil {
 		return err
 	}

@@ -16,9 +16,10 @@ import (
 // LoadMeasures compiles the measures named in list ("all" or "" for every
 // one, else comma-separated ids) from measureDir, or from the shipped set
 // when measureDir is empty; valueSetDir, when set, replaces value sets of
-// the same name (a licensed directory).
-func LoadMeasures(list, measureDir, valueSetDir string) ([]*dsl.Measure, error) {
-	var opts []dsl.Option
+// the same name (a licensed directory). attrs declares the data's extra
+// member columns so that expressions may use them.
+func LoadMeasures(list, measureDir, valueSetDir string, attrs map[string]dsl.AttrKind) ([]*dsl.Measure, error) {
+	opts := []dsl.Option{dsl.WithAttributes(attrs)}
 	if valueSetDir != "" {
 		sets, err := dsl.LoadValueSetsDir(valueSetDir)
 		if err != nil {
