@@ -117,9 +117,8 @@ var memberNames = map[string]kind{
 var attrKinds = map[AttrKind]kind{AttrString: kString, AttrFloat: kFloat, AttrInt: kInt, AttrBool: kBool, AttrDate: kInt, AttrStrings: kList}
 
 type checker struct {
-	src     *source
+	src     *source // the file of the expression being compiled
 	m       *Measure
-	lines   []string
 	vs      map[string]*ValueSet
 	vsIndex map[*ValueSet]int
 	attrs   map[string]AttrKind
@@ -152,15 +151,18 @@ func (c *checker) compileDefines() {
 	for _, d := range c.m.defines {
 		byName[d.name] = d
 		if strings.TrimSpace(d.src) == "" {
-			c.src.errorf(d.node, d.path, ErrMissing, "empty expression")
+			d.file.errorf(d.node, d.path, ErrMissing, "empty expression")
 			d.done = true
 			continue
 		}
 		tree, err := parser.Parse(d.src)
 		if err != nil {
 			d.done = true
+			outer := c.src
+			c.src = d.file
 			c.setExpr(d.node, d.path)
 			c.exprError(err)
+			c.src = outer
 			continue
 		}
 		ast.Walk(&tree.Node, identVisitor(func(name string) {
@@ -198,7 +200,10 @@ func (c *checker) compileDefines() {
 			return
 		}
 		d.done = true
+		outer := c.src
+		c.src = d.file
 		d.fn = c.compileExpr(d.node, d.path, d.src, kInvalid)
+		c.src = outer
 		d.typ = d.fn.k
 		if d.typ != kInvalid {
 			d.fn = c.memoize(d)
@@ -361,7 +366,7 @@ func (c *checker) exprError(err error) {
 func (c *checker) exprPos(offset int) Pos {
 	n := c.node
 	pos := Pos{File: c.src.file, Line: n.Line, Col: n.Column}
-	if n.Line < 1 || n.Line > len(c.lines) {
+	if n.Line < 1 || n.Line > len(c.src.lines) {
 		return pos
 	}
 	type seg struct{ line, col, runes int }
@@ -370,8 +375,8 @@ func (c *checker) exprPos(offset int) Pos {
 		// The block's indentation is that of its first non-empty line;
 		// deeper indentation on later lines is part of the value.
 		blockIndent := -1
-		for ln := n.Line + 1; ln <= len(c.lines); ln++ {
-			raw := strings.TrimRight(c.lines[ln-1], "\r")
+		for ln := n.Line + 1; ln <= len(c.src.lines); ln++ {
+			raw := strings.TrimRight(c.src.lines[ln-1], "\r")
 			trimmed := strings.TrimLeft(raw, " ")
 			if trimmed == "" {
 				segs = append(segs, seg{ln, 1, 0})
@@ -390,11 +395,11 @@ func (c *checker) exprPos(offset int) Pos {
 		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
 			start++
 		}
-		first := c.lines[n.Line-1]
+		first := c.src.lines[n.Line-1]
 		rest := runeSuffix(first, start-1)
 		segs = append(segs, seg{n.Line, start, utf8.RuneCountInString(rest)})
-		for ln := n.Line + 1; ln <= len(c.lines) && ln < n.Line+50; ln++ {
-			raw := c.lines[ln-1]
+		for ln := n.Line + 1; ln <= len(c.src.lines) && ln < n.Line+50; ln++ {
+			raw := c.src.lines[ln-1]
 			trimmed := strings.TrimLeft(raw, " \t")
 			segs = append(segs, seg{ln, len(raw) - len(trimmed) + 1, utf8.RuneCountInString(trimmed)})
 		}

@@ -87,6 +87,7 @@ func (m *Measure) ValueSets() []*ValueSet { return slices.Clone(m.valueSets) }
 func (m *Measure) Attributes() []string { return slices.Clone(m.attrs) }
 
 type define struct {
+	file *source // the measure or library file defining it
 	name string
 	pos  Pos
 	src  string
@@ -160,7 +161,9 @@ func Compile(filename string, src []byte, fsys fs.FS, opts ...Option) (*Measure,
 	return compile(filename, src, fsys, opts)
 }
 
-var topKeys = []string{"id", "title", "version", "steward", "description", "scoring", "period", "valuesets", "define", "groups", "stratifiers"}
+var topKeys = []string{"id", "title", "version", "steward", "description", "scoring", "period", "include", "valuesets", "define", "groups", "stratifiers"}
+
+var libraryKeys = []string{"description", "valuesets", "define"}
 var groupKeys = []string{"title", "initial_population", "denominator", "denominator_exclusions", "numerator", "denominator_exceptions"}
 
 func compile(filename string, src []byte, fsys fs.FS, opts []Option) (*Measure, error) {
@@ -213,65 +216,47 @@ func compile(filename string, src []byte, fsys fs.FS, opts []Option) (*Measure, 
 		s.errorf(root, "", ErrMissing, "missing key \"period\"")
 	}
 
-	// Value sets: the measure's files, then the caller's replacements.
+	// Value sets: the measure's files and its libraries', then the
+	// caller's replacements.
 	vsByName := map[string]*ValueSet{}
 	if n, ok := f["valuesets"]; ok {
-		dir := path.Dir(filename)
-		for _, item := range s.list(n, "valuesets") {
-			p, ok := s.scalar(item, "valuesets")
+		s.loadValueSets(n, path.Dir(filename), fsys, vsByName)
+	}
+	var defines []*define
+	if n, ok := f["include"]; ok {
+		for _, item := range s.list(n, "include") {
+			p, ok := s.scalar(item, "include")
 			if !ok {
 				continue
 			}
 			if msg := unsafePath(p); msg != "" {
-				s.errorf(item, "valuesets", ErrInvalid, "value-set path %q: %s", p, msg)
+				s.errorf(item, "include", ErrInvalid, "library path %q: %s", p, msg)
 				continue
 			}
-			if fsys == nil {
-				s.errorf(item, "valuesets", ErrFile, "cannot read %q: no file system given", p)
-				continue
-			}
-			full := path.Join(dir, p)
-			data, err := fs.ReadFile(fsys, full)
-			if err != nil {
-				s.errorf(item, "valuesets", ErrFile, "cannot read value-set file %q: %v", p, unwrapPathErr(err))
-				continue
-			}
-			sets, err := ParseValueSets(full, data)
-			if err != nil {
-				if el, ok := err.(ErrorList); ok {
-					errs = append(errs, el...)
-				} else {
-					s.errorf(item, "valuesets", ErrFile, "%v", err)
-				}
-				continue
-			}
-			for _, v := range sets {
-				addValueSet(vsByName, v)
-			}
+			defines = append(defines, s.library(item, path.Join(path.Dir(filename), p), fsys, vsByName)...)
 		}
 	}
 	for _, v := range o.valueSets {
 		addValueSet(vsByName, v)
 	}
 
-	c := &checker{src: s, m: m, lines: strings.Split(string(src), "\n"), vs: vsByName, attrs: o.attrs, vsIndex: map[*ValueSet]int{}}
+	c := &checker{src: s, m: m, vs: vsByName, attrs: o.attrs, vsIndex: map[*ValueSet]int{}}
 
 	if n, ok := f["define"]; ok {
-		df, keys := s.fields(n, "define")
-		for _, k := range keys {
-			kn := keyOf(n, k)
-			if !idPattern.MatchString(k) && !regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`).MatchString(k) {
-				s.errorf(kn, "define", ErrInvalid, "define name %q: want letters, digits and _", k)
-				continue
-			}
-			if c.isBuiltinName(k) {
-				s.errorf(kn, "define."+k, ErrDuplicate, "define %q shadows a member attribute or built-in name", k)
-				continue
-			}
-			d := &define{name: k, pos: s.pos(kn), node: df[k], path: "define." + k}
-			d.src, _ = s.scalar(df[k], d.path)
-			m.defines = append(m.defines, d)
+		defines = append(defines, s.defines(n)...)
+	}
+	seen := map[string]*define{}
+	for _, d := range defines {
+		if c.isBuiltinName(d.name) {
+			d.file.errs.Add(d.pos, d.path, ErrDuplicate, "define %q shadows a member attribute or built-in name", d.name)
+			continue
 		}
+		if prev, ok := seen[d.name]; ok {
+			d.file.errs.Add(d.pos, d.path, ErrDuplicate, "define %q is already defined at %s", d.name, prev.pos)
+			continue
+		}
+		seen[d.name] = d
+		m.defines = append(m.defines, d)
 	}
 	m.nslots = len(m.defines)
 	c.compileDefines()
@@ -320,6 +305,89 @@ func compile(filename string, src []byte, fsys fs.FS, opts []Option) (*Measure, 
 		return nil, err
 	}
 	return m, nil
+}
+
+// defines reads a define mapping of s's file.
+func (s *source) defines(n *yaml.Node) []*define {
+	var out []*define
+	df, keys := s.fields(n, "define")
+	for _, k := range keys {
+		kn := keyOf(n, k)
+		if !defineName.MatchString(k) {
+			s.errorf(kn, "define", ErrInvalid, "define name %q: want letters, digits and _", k)
+			continue
+		}
+		d := &define{file: s, name: k, pos: s.pos(kn), node: df[k], path: "define." + k}
+		d.src, _ = s.scalar(df[k], d.path)
+		out = append(out, d)
+	}
+	return out
+}
+
+var defineName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// loadValueSets reads the value-set files listed in n, relative to dir.
+func (s *source) loadValueSets(n *yaml.Node, dir string, fsys fs.FS, into map[string]*ValueSet) {
+	for _, item := range s.list(n, "valuesets") {
+		p, ok := s.scalar(item, "valuesets")
+		if !ok {
+			continue
+		}
+		if msg := unsafePath(p); msg != "" {
+			s.errorf(item, "valuesets", ErrInvalid, "value-set path %q: %s", p, msg)
+			continue
+		}
+		if fsys == nil {
+			s.errorf(item, "valuesets", ErrFile, "cannot read %q: no file system given", p)
+			continue
+		}
+		full := path.Join(dir, p)
+		data, err := fs.ReadFile(fsys, full)
+		if err != nil {
+			s.errorf(item, "valuesets", ErrFile, "cannot read value-set file %q: %v", p, unwrapPathErr(err))
+			continue
+		}
+		sets, err := ParseValueSets(full, data)
+		if err != nil {
+			if el, ok := err.(ErrorList); ok {
+				*s.errs = append(*s.errs, el...)
+			} else {
+				s.errorf(item, "valuesets", ErrFile, "%v", err)
+			}
+			continue
+		}
+		for _, v := range sets {
+			addValueSet(into, v)
+		}
+	}
+}
+
+// library reads an included library: a file of defines and the value sets
+// they use (paths relative to the library), shared by several measures as
+// CQL libraries are.
+func (s *source) library(item *yaml.Node, name string, fsys fs.FS, vs map[string]*ValueSet) []*define {
+	if fsys == nil {
+		s.errorf(item, "include", ErrFile, "cannot read %q: no file system given", name)
+		return nil
+	}
+	data, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		s.errorf(item, "include", ErrFile, "cannot read library %q: %v", item.Value, unwrapPathErr(err))
+		return nil
+	}
+	lib := &source{file: name, errs: s.errs}
+	root := lib.parseYAML(data)
+	if root == nil {
+		return nil
+	}
+	f, _ := lib.fields(root, "", libraryKeys...)
+	if n, ok := f["valuesets"]; ok {
+		lib.loadValueSets(n, path.Dir(name), fsys, vs)
+	}
+	if n, ok := f["define"]; ok {
+		return lib.defines(n)
+	}
+	return nil
 }
 
 var popOrder = [5]metric.Population{metric.InitialPopulation, metric.Denominator, metric.DenominatorExclusion, metric.DenominatorException, metric.Numerator}

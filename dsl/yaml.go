@@ -10,8 +10,9 @@ import (
 // source is one YAML file being compiled: its name for positions and the
 // errors found so far.
 type source struct {
-	file string
-	errs *ErrorList
+	file  string
+	errs  *ErrorList
+	lines []string // for mapping expression offsets to file positions
 }
 
 func (s *source) pos(n *yaml.Node) Pos { return Pos{File: s.file, Line: n.Line, Col: n.Column} }
@@ -23,6 +24,7 @@ func (s *source) errorf(n *yaml.Node, path string, code ErrorCode, format string
 // parseYAML parses src into its document node, reporting syntax errors with
 // the line yaml gives.
 func (s *source) parseYAML(src []byte) *yaml.Node {
+	s.lines = strings.Split(string(src), "\n")
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		line := 0

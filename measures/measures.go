@@ -14,9 +14,9 @@ import (
 )
 
 // FS holds the shipped measure files (*.yaml, one measure each, named after
-// its id) and their value sets (valuesets/*).
+// its id), their value sets (valuesets/*) and shared libraries (lib/*).
 //
-//go:embed *.yaml valuesets/*
+//go:embed *.yaml valuesets/* lib/*
 var FS embed.FS
 
 // IDs returns the ids of the shipped measures, sorted.
