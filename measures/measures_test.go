@@ -19,6 +19,9 @@ func TestShippedMeasuresCompile(t *testing.T) {
 		"cis":    {"dtap", "ipv", "mmr", "hib", "hepb", "vzv", "pcv", "hepa", "rv", "flu", "combo3", "combo7", "combo10"},
 		"dental": {"age_1_5", "age_6_14", "total"},
 		"dsf":    {"screening", "follow_up"},
+		"cms117": {"main"},
+		"cms2":   {"main"},
+		"cms74":  {"main"},
 	}
 	require.Len(t, ms, len(groups))
 	for _, m := range ms {
@@ -29,7 +32,7 @@ func TestShippedMeasuresCompile(t *testing.T) {
 			assert.Contains(t, m.StratifierIDs(), s, m.ID())
 		}
 	}
-	assert.Equal(t, []string{"cis", "dental", "dsf"}, IDs())
+	assert.Equal(t, []string{"cis", "cms117", "cms2", "cms74", "dental", "dsf"}, IDs())
 }
 
 func TestLoadSelects(t *testing.T) {
@@ -40,7 +43,7 @@ func TestLoadSelects(t *testing.T) {
 	_, err = Load([]string{"cis", "nope"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `"nope"`)
-	assert.Contains(t, err.Error(), "cis, dental, dsf")
+	assert.Contains(t, err.Error(), "cis, cms117, cms2, cms74, dental, dsf")
 }
 
 func TestLoadDirOwnMeasure(t *testing.T) {
