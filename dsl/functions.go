@@ -19,6 +19,8 @@ type function struct {
 	sig     any
 	literal []int
 	build   func(c *checker, n *ast.CallNode, args []compiled) compiled
+	// columns are the optional events columns the function reads.
+	columns Column
 }
 
 var functions map[string]function
@@ -156,16 +158,16 @@ func init() {
 				return r.endSet(start)
 			}}
 		}},
-		"between": filterRange(func(e *Event, from, to metric.Date) bool { return e.Date >= from && e.Date <= to }),
-		"during":  filterRange(func(e *Event, from, to metric.Date) bool { return e.Date >= from && endOf(e) <= to }),
-		"overlaps": filterRange(func(e *Event, from, to metric.Date) bool {
+		"between": filterRange(0, func(e *Event, from, to metric.Date) bool { return e.Date >= from && e.Date <= to }),
+		"during":  filterRange(ColumnEndDate, func(e *Event, from, to metric.Date) bool { return e.Date >= from && endOf(e) <= to }),
+		"overlaps": filterRange(ColumnEndDate, func(e *Event, from, to metric.Date) bool {
 			return e.Date <= to && endOf(e) >= from
 		}),
-		"prevalentDuring": filterRange(func(e *Event, from, to metric.Date) bool {
+		"prevalentDuring": filterRange(ColumnEndDate, func(e *Event, from, to metric.Date) bool {
 			return e.Date <= to && (e.End == metric.NoDate || e.End >= from)
 		}),
-		"endsBetween": filterRange(func(e *Event, from, to metric.Date) bool { end := endOf(e); return end >= from && end <= to }),
-		"hasValue": {sig: new(func(Events) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+		"endsBetween": filterRange(ColumnEndDate, func(e *Event, from, to metric.Date) bool { end := endOf(e); return end >= from && end <= to }),
+		"hasValue": {sig: new(func(Events) Events), columns: ColumnValue, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x := a[0].e
 			return compiled{k: kEvents, e: func(r *Runner) evset {
 				return r.filter(x(r), func(e *Event) bool { return !math.IsNaN(e.Value) })
@@ -176,7 +178,7 @@ func init() {
 		"valueBelow":   filterValue(func(v, hi, _ float64) bool { return v < hi }, 1),
 		"valueAtMost":  filterValue(func(v, hi, _ float64) bool { return v <= hi }, 1),
 		"valueBetween": filterValue(func(v, lo, hi float64) bool { return v >= lo && v <= hi }, 2),
-		"fromSource": {sig: new(func(Events, string) Events), literal: []int{1}, build: func(c *checker, n *ast.CallNode, a []compiled) compiled {
+		"fromSource": {sig: new(func(Events, string) Events), literal: []int{1}, columns: ColumnSource, build: func(c *checker, n *ast.CallNode, a []compiled) compiled {
 			src, ok := c.literalString(n.Arguments[1], "a source")
 			if !ok {
 				return compiled{}
@@ -206,7 +208,7 @@ func init() {
 				})
 			}}
 		}},
-		"sameClaim": {sig: new(func(Events, Events) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+		"sameClaim": {sig: new(func(Events, Events) Events), columns: ColumnClaimID, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x, y := a[0].e, a[1].e
 			return compiled{k: kEvents, e: func(r *Runner) evset {
 				p, q := x(r), y(r)
@@ -439,8 +441,8 @@ func (r *Runner) distinctDates(p evset, limit int) int {
 	return n
 }
 
-func filterRange(keep func(e *Event, from, to metric.Date) bool) function {
-	return function{sig: new(func(Events, int, int) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+func filterRange(cols Column, keep func(e *Event, from, to metric.Date) bool) function {
+	return function{sig: new(func(Events, int, int) Events), columns: cols, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 		x, lo, hi := a[0].e, a[1].i, a[2].i
 		return compiled{k: kEvents, e: func(r *Runner) evset {
 			from, to := clampDate(lo(r)), clampDate(hi(r))
@@ -458,7 +460,7 @@ func filterValue(keep func(v, a, b float64) bool, nargs int) function {
 	if nargs == 2 {
 		sig = new(func(Events, float64, float64) Events)
 	}
-	return function{sig: sig, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+	return function{sig: sig, columns: ColumnValue, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 		x, lo := a[0].e, a[1].asFloat()
 		hi := func(*Runner) float64 { return 0 }
 		if nargs == 2 {
@@ -472,7 +474,7 @@ func filterValue(keep func(v, a, b float64) bool, nargs int) function {
 }
 
 func aggValue(better func(best, v float64) bool) function {
-	return function{sig: new(func(Events) float64), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+	return function{sig: new(func(Events) float64), columns: ColumnValue, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 		x := a[0].e
 		return compiled{k: kFloat, f: func(r *Runner) float64 {
 			best := math.NaN()
@@ -642,6 +644,7 @@ func (c *checker) call(n *ast.CallNode) compiled {
 	if !ok {
 		return c.errAt(n, ErrUnknownName, "unknown function %s", id.Value)
 	}
+	c.m.columns |= f.columns
 	args := make([]compiled, len(n.Arguments))
 	bad := false
 	sig := reflect.TypeOf(f.sig).Elem()

@@ -31,6 +31,8 @@ type Measure struct {
 	codes     []literalCode
 	// nslots counts value slots: one per define, then one per let.
 	nslots int
+	// columns are the optional events columns expressions read.
+	columns Column
 }
 
 // ID returns the measure id.

@@ -136,8 +136,10 @@ func (c *checker) member(n *ast.MemberNode) compiled {
 	case "date":
 		return compiled{k: kInt, i: func(r *Runner) int64 { return int64(r.events[r.cur[level]].Date) }}
 	case "end":
+		c.m.columns |= ColumnEndDate
 		return compiled{k: kInt, i: func(r *Runner) int64 { return int64(endOf(&r.events[r.cur[level]])) }}
 	case "value":
+		c.m.columns |= ColumnValue
 		return compiled{k: kFloat, f: func(r *Runner) float64 {
 			v := r.events[r.cur[level]].Value
 			if math.IsNaN(v) {

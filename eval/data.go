@@ -30,6 +30,9 @@ type Data struct {
 	Attributes []Attribute
 	// Reconciliation accounts for every row read.
 	Reconciliation Reconciliation
+
+	// requirements, when the data was loaded for some measures only.
+	requirements *dsl.Requirements
 }
 
 // The row types are defined by package dsl, which evaluates over them; the
@@ -109,6 +112,9 @@ type Reconciliation struct {
 	// SetAside counts rows not used, by table and reason, e.g. events whose
 	// member_id is not in the members table.
 	SetAside []SetAside `json:"set_aside,omitempty"`
+	// Unneeded counts valid rows not kept because no measure the data was
+	// loaded for could use them (see WithRequirements).
+	Unneeded []SetAside `json:"unneeded,omitempty"`
 }
 
 // FileCount is the number of rows read from one file (or in-memory

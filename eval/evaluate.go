@@ -78,6 +78,11 @@ func Evaluate(ctx context.Context, data *Data, measures []*dsl.Measure, opts ...
 	bound := make([]*dsl.Bound, len(measures))
 	periods := make([]metric.Period, len(measures))
 	for i, m := range measures {
+		if data.requirements != nil {
+			if ok, missing := data.requirements.Covers(m.Requirements()); !ok {
+				return nil, fmt.Errorf("eval: measure %s needs %s, which the data was not loaded for (load with WithRequirements of every measure evaluated)", m.ID(), missing)
+			}
+		}
 		b, warns, err := m.Bind(cohort)
 		if err != nil {
 			return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/caremetrics/caremetrics/dsl"
 	"github.com/caremetrics/caremetrics/metric"
 )
 
@@ -34,6 +35,7 @@ type LoadOption func(*loadConfig)
 type loadConfig struct {
 	mem    memory.Allocator
 	strict bool
+	req    *dsl.Requirements
 }
 
 // WithAllocator sets the allocator of the Arrow batches read from files
@@ -48,6 +50,16 @@ func WithAllocator(mem memory.Allocator) LoadOption {
 // Data.Reconciliation.
 func WithStrict(strict bool) LoadOption {
 	return func(c *loadConfig) { c.strict = strict }
+}
+
+// WithRequirements loads only what the measures that made req need (see
+// dsl.RequirementsOf): event rows whose code is in none of their value sets
+// are counted in Data.Reconciliation as unneeded and not kept, and the
+// optional events columns they do not read are neither read nor checked.
+// This saves much of the time and memory of a load. The Data can then only
+// evaluate measures whose requirements req covers; Evaluate checks.
+func WithRequirements(req dsl.Requirements) LoadOption {
+	return func(c *loadConfig) { c.req = &req }
 }
 
 // DataError is an error in the member data, located by file, row and
@@ -240,6 +252,9 @@ func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) 
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, s := range srcs {
 		parts[i] = newPart(s.table, s.name)
+		if ep, ok := parts[i].(*eventPart); ok {
+			ep.req = cfg.req
+		}
 		g.Go(func() error {
 			// Data errors do not cancel the other sources, so the error
 			// returned is always that of the first failing source.
@@ -256,9 +271,16 @@ func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) 
 			return nil, err
 		}
 	}
-	d := &Data{}
+	d := &Data{requirements: cfg.req}
+	var unneeded int64
 	for i, s := range srcs {
 		d.Reconciliation.Files = append(d.Reconciliation.Files, FileCount{Table: s.table.String(), File: s.name, Rows: rows[i]})
+		if ep, ok := parts[i].(*eventPart); ok {
+			unneeded += ep.unneeded
+		}
+	}
+	if unneeded > 0 {
+		d.Reconciliation.Unneeded = append(d.Reconciliation.Unneeded, SetAside{Table: tEvents.String(), Reason: "code in no value set of the measures loaded for", Rows: unneeded})
 	}
 	if err := build(d, parts, &cfg); err != nil {
 		return nil, err

@@ -9,6 +9,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/caremetrics/caremetrics/dsl"
 )
 
 // parquetBatchRows is the number of rows per batch read from Parquet.
@@ -44,7 +46,7 @@ func parquetSource(t tableKind, path string) source {
 			}
 			for _, sf := range fr.Manifest.Fields {
 				for _, s := range specs {
-					if sf.Field.Name == s.name {
+					if sf.Field.Name == s.name && (t != tEvents || eventColumnNeeded(cfg.req, s.name)) {
 						leaves = appendLeaves(leaves, sf)
 					}
 				}
@@ -82,4 +84,23 @@ func appendLeaves(dst []int, f pqarrow.SchemaField) []int {
 		dst = appendLeaves(dst, c)
 	}
 	return dst
+}
+
+// eventColumnNeeded reports whether the measures the data is loaded for
+// read the events column name; without requirements every column is read.
+func eventColumnNeeded(req *dsl.Requirements, name string) bool {
+	if req == nil {
+		return true
+	}
+	switch name {
+	case "end_date":
+		return req.Columns&dsl.ColumnEndDate != 0
+	case "value":
+		return req.Columns&dsl.ColumnValue != 0
+	case "claim_id":
+		return req.Columns&dsl.ColumnClaimID != 0
+	case "source":
+		return req.Columns&dsl.ColumnSource != 0
+	}
+	return true
 }

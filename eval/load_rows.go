@@ -544,6 +544,45 @@ type eventPart struct {
 	codes   localCodes
 	claims  localIDs
 	sources localIDs
+
+	// req, when set, names the codes and columns the measures need; rows
+	// with other codes are counted in unneeded and not kept.
+	req      *dsl.Requirements
+	needed   []int8 // per local code: 0 not yet known, 1 needed, 2 not
+	unneeded int64
+}
+
+// begin drops the optional columns the measures do not read, so that
+// their cells are never parsed or interned.
+func (p *eventPart) begin(fields []field) error {
+	if err := p.partBase.begin(fields); err != nil {
+		return err
+	}
+	if p.req != nil {
+		for s, col := range map[int]dsl.Column{eEnd: dsl.ColumnEndDate, eValue: dsl.ColumnValue, eClaim: dsl.ColumnClaimID, eSource: dsl.ColumnSource} {
+			if p.req.Columns&col == 0 {
+				p.idx[s] = -1
+			}
+		}
+	}
+	return nil
+}
+
+// needs reports whether local code c can matter to the measures.
+func (p *eventPart) needs(c int32) bool {
+	if p.req == nil {
+		return true
+	}
+	for int(c) >= len(p.needed) {
+		p.needed = append(p.needed, 0)
+	}
+	if p.needed[c] == 0 {
+		p.needed[c] = 2
+		if k := p.codes.list[c]; p.req.Needs(k[0], k[1]) {
+			p.needed[c] = 1
+		}
+	}
+	return p.needed[c] == 1
 }
 
 func (p *eventPart) add(b *batch) error {
@@ -564,11 +603,7 @@ func (p *eventPart) add(b *batch) error {
 		if err != nil {
 			return err
 		}
-		m := p.ids.id(v)
 		if e.Date, err = p.requiredDate(date, b, i, eDate); err != nil {
-			return err
-		}
-		if e.End, err = p.optionalDate(end, b, i, eEnd); err != nil {
 			return err
 		}
 		sys, err := p.requiredText(system, b, i, eSystem)
@@ -579,7 +614,16 @@ func (p *eventPart) add(b *batch) error {
 		if err != nil {
 			return err
 		}
-		e.Code = CodeID(p.codes.id(sys, cd))
+		c := p.codes.id(sys, cd)
+		if !p.needs(c) {
+			p.unneeded++
+			continue
+		}
+		e.Code = CodeID(c)
+		m := p.ids.id(v)
+		if e.End, err = p.optionalDate(end, b, i, eEnd); err != nil {
+			return err
+		}
 		if e.Value, _, err = value.float(i); err != nil {
 			return p.err(b.first+int64(i), eventSpecs[eValue].name, "%v", err)
 		}

@@ -68,6 +68,28 @@ type runConfig struct {
 	strict           bool
 }
 
+// load reads the data and compiles the measures. The shipped measures
+// read no extra member column, so they are compiled first and the data is
+// loaded with their requirements (only the rows and columns they need).
+// A user's own measures may use any extra column, so for them the data is
+// loaded whole first and the measures compiled against its columns.
+func load(ctx context.Context, c runConfig) (*eval.Data, []*dsl.Measure, error) {
+	if c.measureDir == "" {
+		ms, err := cli.LoadMeasures(c.list, "", c.valueSets, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		data, err := eval.LoadDir(ctx, c.data, eval.WithStrict(c.strict), eval.WithRequirements(dsl.RequirementsOf(ms...)))
+		return data, ms, err
+	}
+	data, err := eval.LoadDir(ctx, c.data, eval.WithStrict(c.strict))
+	if err != nil {
+		return nil, nil, err
+	}
+	ms, err := cli.LoadMeasures(c.list, c.measureDir, c.valueSets, data.AttributeKinds())
+	return data, ms, err
+}
+
 func run(ctx context.Context, c runConfig) error {
 	if c.data == "" || c.out == "" {
 		return errors.New("-data and -out are required (see -h)")
@@ -91,13 +113,7 @@ func run(ctx context.Context, c runConfig) error {
 		opts = append(opts, eval.WithMemberDetail())
 	}
 	start := time.Now()
-	data, err := eval.LoadDir(ctx, c.data, eval.WithStrict(c.strict))
-	if err != nil {
-		return err
-	}
-	// Measures are compiled against the data's columns, so that a user's
-	// measure may use any extra member column by name.
-	ms, err := cli.LoadMeasures(c.list, c.measureDir, c.valueSets, data.AttributeKinds())
+	data, ms, err := load(ctx, c)
 	if err != nil {
 		return err
 	}

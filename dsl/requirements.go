@@ -1,0 +1,97 @@
+package dsl
+
+import "slices"
+
+// Column is an optional events column that expressions may read.
+type Column uint8
+
+// The optional events columns; member_id, date, system and code are
+// always needed.
+const (
+	ColumnEndDate Column = 1 << iota
+	ColumnValue
+	ColumnClaimID
+	ColumnSource
+)
+
+// Requirements are the data a set of measures needs, like an eCQM's data
+// requirements: the codes they look at (value sets and literal codes),
+// the optional events columns they read, and the extra member attributes
+// they use. A loader may drop every other event row and column.
+type Requirements struct {
+	ValueSets  []*ValueSet
+	Codes      [][2]string // literal (system, code) pairs, normalised
+	Columns    Column
+	Attributes []string
+}
+
+// Requirements returns what the measure needs of the data.
+func (m *Measure) Requirements() Requirements {
+	r := Requirements{ValueSets: slices.Clone(m.valueSets), Columns: m.columns, Attributes: slices.Clone(m.attrs)}
+	for _, c := range m.codes {
+		r.Codes = append(r.Codes, [2]string{c.system, c.code})
+	}
+	return r
+}
+
+// RequirementsOf merges the requirements of several measures.
+func RequirementsOf(ms ...*Measure) Requirements {
+	var r Requirements
+	for _, m := range ms {
+		r.Add(m.Requirements())
+	}
+	return r
+}
+
+// Add merges o into r.
+func (r *Requirements) Add(o Requirements) {
+	for _, v := range o.ValueSets {
+		if !slices.Contains(r.ValueSets, v) {
+			r.ValueSets = append(r.ValueSets, v)
+		}
+	}
+	for _, c := range o.Codes {
+		if !slices.Contains(r.Codes, c) {
+			r.Codes = append(r.Codes, c)
+		}
+	}
+	for _, a := range o.Attributes {
+		if !slices.Contains(r.Attributes, a) {
+			r.Attributes = append(r.Attributes, a)
+		}
+	}
+	r.Columns |= o.Columns
+}
+
+// Needs reports whether an event with this normalised (system, code) can
+// matter to the measures.
+func (r *Requirements) Needs(system, code string) bool {
+	if slices.Contains(r.Codes, [2]string{system, code}) {
+		return true
+	}
+	for _, v := range r.ValueSets {
+		if v.Contains(system, code) {
+			return true
+		}
+	}
+	return false
+}
+
+// Covers reports whether data loaded for r holds everything o needs, and
+// if not, what is missing.
+func (r *Requirements) Covers(o Requirements) (bool, string) {
+	for _, v := range o.ValueSets {
+		if !slices.Contains(r.ValueSets, v) {
+			return false, "value set " + v.Name
+		}
+	}
+	for _, c := range o.Codes {
+		if !r.Needs(c[0], c[1]) {
+			return false, "code " + c[0] + " " + c[1]
+		}
+	}
+	if o.Columns&^r.Columns != 0 {
+		return false, "an events column"
+	}
+	return true, ""
+}
