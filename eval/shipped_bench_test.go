@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/caremetrics/caremetrics/dsl"
 	"github.com/caremetrics/caremetrics/eval"
 	"github.com/caremetrics/caremetrics/internal/synth"
 	"github.com/caremetrics/caremetrics/measures"
@@ -97,7 +98,7 @@ const loadMembers = 10_000
 
 // benchLoadDir writes the 10,000-member cohort in format to a temporary
 // directory once, then times eval.LoadDir over it.
-func benchLoadDir(b *testing.B, format string) {
+func benchLoadDir(b *testing.B, format string, opts ...eval.LoadOption) {
 	dir := b.TempDir()
 	st, err := synth.WriteDir(shippedConfig(loadMembers), dir, []string{format}, 0)
 	if err != nil {
@@ -116,11 +117,15 @@ func benchLoadDir(b *testing.B, format string) {
 	b.ReportAllocs()
 	var d *eval.Data
 	for b.Loop() {
-		if d, err = eval.LoadDir(ctx, dir, eval.WithStrict(true)); err != nil {
+		if d, err = eval.LoadDir(ctx, dir, append([]eval.LoadOption{eval.WithStrict(true)}, opts...)...); err != nil {
 			b.Fatal(err)
 		}
 	}
-	if len(d.Members) != st.Members || len(d.Events) != st.Events {
+	var unneeded int64
+	for _, u := range d.Reconciliation.Unneeded {
+		unneeded += u.Rows
+	}
+	if len(d.Members) != st.Members || int64(len(d.Events))+unneeded != int64(st.Events) {
 		b.Fatalf("loaded %d members, %d events; wrote %d, %d", len(d.Members), len(d.Events), st.Members, st.Events)
 	}
 	reportRates(b, st.Members, st.Events)
@@ -132,6 +137,16 @@ func BenchmarkShippedLoadCSV(b *testing.B) { benchLoadDir(b, synth.CSV) }
 // BenchmarkShippedLoadParquet loads the 10,000-member cohort from Parquet
 // files.
 func BenchmarkShippedLoadParquet(b *testing.B) { benchLoadDir(b, synth.Parquet) }
+
+// BenchmarkShippedLoadParquetForMeasures loads the same Parquet files with
+// the shipped measures' requirements: only the rows and columns they need.
+func BenchmarkShippedLoadParquetForMeasures(b *testing.B) {
+	ms, err := measures.Load(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchLoadDir(b, synth.Parquet, eval.WithRequirements(dsl.RequirementsOf(ms...)))
+}
 
 // BenchmarkShippedLoadArrow loads the 10,000-member cohort from in-memory
 // Arrow records (eval.FromArrow).
