@@ -34,7 +34,19 @@ func parquetSource(t tableKind, path string) source {
 			return fail(err)
 		}
 		defer pf.Close()
-		fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: parquetBatchRows, Parallel: true}, cfg.mem)
+		props := pqarrow.ArrowReadProperties{BatchSize: parquetBatchRows, Parallel: true}
+		if t == tEvents {
+			// Low-cardinality text columns come back as dictionaries: the
+			// loader maps each dictionary entry once instead of each row.
+			sc := pf.MetaData().Schema
+			for i := 0; i < sc.NumColumns(); i++ {
+				switch sc.Column(i).Name() {
+				case "system", "code", "source":
+					props.SetReadDict(i, true)
+				}
+			}
+		}
+		fr, err := pqarrow.NewFileReader(pf, props, cfg.mem)
 		if err != nil {
 			return fail(err)
 		}

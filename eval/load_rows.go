@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -218,19 +219,51 @@ func (m interner) getFunc(s string, f func(string) string) string {
 type localIDs struct {
 	m map[string]int32
 	s []string
+	// last and lastID short-cut runs of one value, common in member ids
+	// of files written member by member.
+	last   string
+	lastID int32
+	slab   slab
 }
 
-func newLocalIDs() localIDs { return localIDs{m: map[string]int32{}} }
+func newLocalIDs() localIDs { return localIDs{m: map[string]int32{}, lastID: -1} }
 
 func (l *localIDs) id(s string) int32 {
-	if id, ok := l.m[s]; ok {
-		return id
+	if l.lastID >= 0 && s == l.last {
+		return l.lastID
 	}
-	s = strings.Clone(s)
-	id := int32(len(l.s))
-	l.m[s] = id
-	l.s = append(l.s, s)
+	id, ok := l.m[s]
+	if !ok {
+		s = l.slab.clone(s)
+		id = int32(len(l.s))
+		l.m[s] = id
+		l.s = append(l.s, s)
+	}
+	l.last, l.lastID = l.s[id], id
 	return id
+}
+
+// slab copies strings out of Arrow buffers (released after each batch)
+// into large shared blocks: one allocation per 64 KiB instead of one per
+// string keeps the garbage collector's work small on tables with millions
+// of distinct claim and member ids.
+type slab struct{ block []byte }
+
+func (b *slab) clone(s string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	if len(s) > 1<<12 {
+		return strings.Clone(s)
+	}
+	if len(b.block)+len(s) > cap(b.block) {
+		b.block = make([]byte, 0, 64<<10)
+	}
+	start := len(b.block)
+	b.block = append(b.block, s...)
+	// The block is append-only: bytes once written never change, so the
+	// string may alias them.
+	return unsafe.String(&b.block[start], len(s))
 }
 
 // localCodes numbers the distinct normalised (system, code) pairs of a
@@ -597,6 +630,7 @@ func (p *eventPart) add(b *batch) error {
 	id, date, end := cols[eMember].(textCol), cols[eDate].(dateCol), cols[eEnd].(dateCol)
 	system, code, value := cols[eSystem].(textCol), cols[eCode].(textCol), cols[eValue].(floatCol)
 	source, claim := cols[eSource].(textCol), cols[eClaim].(textCol)
+	pairs := newCodePairs(system, code)
 	for i := 0; i < b.n; i++ {
 		e := Event{Claim: -1, Source: -1}
 		v, err := p.requiredText(id, b, i, eMember)
@@ -606,15 +640,19 @@ func (p *eventPart) add(b *batch) error {
 		if e.Date, err = p.requiredDate(date, b, i, eDate); err != nil {
 			return err
 		}
-		sys, err := p.requiredText(system, b, i, eSystem)
-		if err != nil {
-			return err
+		c, cached := pairs.get(i)
+		if !cached {
+			sys, err := p.requiredText(system, b, i, eSystem)
+			if err != nil {
+				return err
+			}
+			cd, err := p.requiredText(code, b, i, eCode)
+			if err != nil {
+				return err
+			}
+			c = p.codes.id(sys, cd)
+			pairs.put(i, c)
 		}
-		cd, err := p.requiredText(code, b, i, eCode)
-		if err != nil {
-			return err
-		}
-		c := p.codes.id(sys, cd)
 		if !p.needs(c) {
 			p.unneeded++
 			continue
@@ -662,4 +700,50 @@ func (c *chunks[T]) add(x T) {
 		n++
 	}
 	(*c)[n-1] = append((*c)[n-1], x)
+}
+
+// codePairs caches the local code of each (system, code) pair of
+// dictionary indexes in one batch, so dictionary-encoded columns (as
+// Parquet usually stores them) cost an array lookup per row instead of
+// two string hashes. It does nothing for other columns.
+type codePairs struct {
+	sys, code dictArr
+	n         int
+	cache     []int32 // local code + 1; 0 not yet seen
+}
+
+// maxPairCache bounds the cache: beyond it the rows take the plain path.
+const maxPairCache = 1 << 20
+
+func newCodePairs(system, code textCol) codePairs {
+	s, ok1 := system.(dictArr)
+	c, ok2 := code.(dictArr)
+	if !ok1 || !ok2 || s.n*c.n > maxPairCache || s.n*c.n == 0 {
+		return codePairs{}
+	}
+	return codePairs{sys: s, code: c, n: c.n, cache: make([]int32, s.n*c.n)}
+}
+
+func (p *codePairs) key(i int) int {
+	if p.cache == nil || p.sys.a.IsNull(i) || p.code.a.IsNull(i) {
+		return -1
+	}
+	si, ci := p.sys.a.GetValueIndex(i), p.code.a.GetValueIndex(i)
+	if si < 0 || si >= p.sys.n || ci < 0 || ci >= p.code.n {
+		return -1
+	}
+	return si*p.n + ci
+}
+
+func (p *codePairs) get(i int) (int32, bool) {
+	if k := p.key(i); k >= 0 && p.cache[k] > 0 {
+		return p.cache[k] - 1, true
+	}
+	return 0, false
+}
+
+func (p *codePairs) put(i int, c int32) {
+	if k := p.key(i); k >= 0 {
+		p.cache[k] = c + 1
+	}
 }
