@@ -631,6 +631,7 @@ func (p *eventPart) add(b *batch) error {
 	system, code, value := cols[eSystem].(textCol), cols[eCode].(textCol), cols[eValue].(floatCol)
 	source, claim := cols[eSource].(textCol), cols[eClaim].(textCol)
 	pairs := newCodePairs(system, code)
+	memberIDs, claimIDs := newDictIDs(id), newDictIDs(claim)
 	for i := 0; i < b.n; i++ {
 		e := Event{Claim: -1, Source: -1}
 		v, err := p.requiredText(id, b, i, eMember)
@@ -658,7 +659,7 @@ func (p *eventPart) add(b *batch) error {
 			continue
 		}
 		e.Code = CodeID(c)
-		m := p.ids.id(v)
+		m := memberIDs.id(i, v, &p.ids)
 		if e.End, err = p.optionalDate(end, b, i, eEnd); err != nil {
 			return err
 		}
@@ -673,7 +674,7 @@ func (p *eventPart) add(b *batch) error {
 			e.Source = int16(src)
 		}
 		if s, ok := claim.text(i); ok {
-			e.Claim = p.claims.id(s)
+			e.Claim = claimIDs.id(i, s, &p.claims)
 		}
 		p.member.add(m)
 		p.events.add(e)
@@ -746,4 +747,35 @@ func (p *codePairs) put(i int, c int32) {
 	if k := p.key(i); k >= 0 {
 		p.cache[k] = c + 1
 	}
+}
+
+// dictIDs caches the local id of each dictionary entry of a text column in
+// one batch, so a dictionary-encoded member or claim id is interned once
+// per entry instead of once per row.
+type dictIDs struct {
+	d     dictArr
+	cache []int32 // local id + 1; 0 not yet seen
+}
+
+func newDictIDs(c textCol) dictIDs {
+	d, ok := c.(dictArr)
+	if !ok {
+		return dictIDs{}
+	}
+	return dictIDs{d: d, cache: make([]int32, d.n)}
+}
+
+// id returns the local id of s, the text of row i.
+func (c *dictIDs) id(i int, s string, ids *localIDs) int32 {
+	if c.cache == nil {
+		return ids.id(s)
+	}
+	j := c.d.a.GetValueIndex(i)
+	if j < 0 || j >= len(c.cache) {
+		return ids.id(s)
+	}
+	if c.cache[j] == 0 {
+		c.cache[j] = ids.id(s) + 1
+	}
+	return c.cache[j] - 1
 }
