@@ -27,6 +27,8 @@ valuesets:
     codes: {ICD10CM: ["F32*", "F33.1"]}
 `
 
+func testFS() fstest.MapFS { return fstest.MapFS{"vs.yaml": {Data: []byte(testValueSets)}} }
+
 // fixture is one member with events and spans, as the loader would give
 // them: events sorted by date.
 type fixture struct {
@@ -96,7 +98,7 @@ func newFixture() *fixture {
 func evalDefine(t *testing.T, f *fixture, expr string) any {
 	t.Helper()
 	src := fmt.Sprintf("id: t\ntitle: T\nperiod: {start: 2025-01-01, end: 2025-12-31}\nvaluesets: [vs.yaml]\ndefine:\n  v: |\n    %s\ngroups:\n  g: {initial_population: \"true\", denominator: \"true\", numerator: \"true\"}\n", expr)
-	m, err := Compile("t.yaml", []byte(src), fstest.MapFS{"vs.yaml": {Data: []byte(testValueSets)}})
+	m, err := Compile("t.yaml", []byte(src), testFS())
 	require.NoError(t, err)
 	c := &Cohort{}
 	for _, sc := range f.codes {

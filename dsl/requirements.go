@@ -95,3 +95,23 @@ func (r *Requirements) Covers(o Requirements) (bool, string) {
 	}
 	return true, ""
 }
+
+// Systems returns the code systems the requirements look at, sorted: rows
+// of any other system can never matter.
+func (r *Requirements) Systems() []string {
+	var out []string
+	for _, v := range r.ValueSets {
+		for _, s := range v.Systems() {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	for _, c := range r.Codes {
+		if !slices.Contains(out, c[0]) {
+			out = append(out, c[0])
+		}
+	}
+	slices.Sort(out)
+	return out
+}

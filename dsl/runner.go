@@ -164,6 +164,7 @@ type RuntimeError struct {
 	Msg     string
 }
 
+// Error formats the error as "file:line:col: measure M, member X: message".
 func (e *RuntimeError) Error() string {
 	return fmt.Sprintf("%s: measure %s, member %s: %s", e.Pos, e.Measure, e.Member, e.Msg)
 }
