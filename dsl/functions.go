@@ -213,7 +213,7 @@ func init() {
 			return compiled{k: kEvents, e: func(r *Runner) evset {
 				p, q := x(r), y(r)
 				return r.filter(p, func(e *Event) bool {
-					if e.Claim < 0 {
+					if e.Claim == 0 {
 						return false
 					}
 					for _, j := range q {

@@ -3,7 +3,6 @@ package dsl
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -36,7 +35,6 @@ type fixture struct {
 	events []Event
 	spans  []Span
 	codes  [][2]string
-	claims []string
 }
 
 func d(s string) metric.Date { return metric.MustParseDate(s) }
@@ -55,7 +53,7 @@ func (f *fixture) code(system, code string) CodeID {
 // extra fields "v=12", "end=2025-01-03", "claim=c1".
 func (f *fixture) ev(spec string) {
 	parts := strings.Fields(spec)
-	e := Event{Date: d(parts[0]), End: metric.NoDate, Code: f.code(parts[1], parts[2]), Claim: -1, Source: -1, Value: math.NaN()}
+	e := Event{Date: d(parts[0]), End: metric.NoDate, Code: f.code(parts[1], parts[2]), Source: -1, Value: math.NaN()}
 	for _, p := range parts[3:] {
 		k, v, _ := strings.Cut(p, "=")
 		switch k {
@@ -64,11 +62,7 @@ func (f *fixture) ev(spec string) {
 		case "end":
 			e.End = d(v)
 		case "claim":
-			e.Claim = int32(slices.Index(f.claims, v))
-			if e.Claim < 0 {
-				e.Claim = int32(len(f.claims))
-				f.claims = append(f.claims, v)
-			}
+			e.Claim = ClaimKey(v)
 		}
 	}
 	f.events = append(f.events, e)

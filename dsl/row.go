@@ -59,12 +59,29 @@ type Event struct {
 	End metric.Date
 	// Code indexes the cohort's code table.
 	Code CodeID
-	// Claim indexes the cohort's claim ids, or is -1 when the row has none.
-	Claim int32
 	// Source indexes the cohort's sources, or is -1 when null.
 	Source int16
+	// Claim is ClaimKey of the row's claim_id, 0 when it has none.
+	Claim uint64
 	// Value is NaN when null; use HasValue.
 	Value float64
+}
+
+// ClaimKey is the key of a claim id: a 64-bit FNV-1a hash, never 0.
+// Expressions only ask whether two rows of one member share a claim, so a
+// hash serves: it needs no table of the (often tens of millions of) claim
+// ids, and two different claims of one member collide with probability
+// about k²/2⁶⁵ for k claims, below 10⁻¹⁵ even for thousands of claims.
+func ClaimKey(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	if h == 0 {
+		h = 1
+	}
+	return h
 }
 
 // HasValue reports whether the event carries a numeric value.

@@ -6,7 +6,7 @@ import (
 
 // Data is a cohort grouped by member and ready for evaluation: the three
 // canonical tables (members, enrollment, events) indexed once, for every
-// measure together. Codes, code systems, claim ids and sources are interned
+// measure together. Codes, code systems and sources are interned, claim ids hashed,
 // into small integers so the evaluator compares integers, not strings.
 //
 // A Data is immutable once built and safe for concurrent use.
@@ -21,8 +21,6 @@ type Data struct {
 	Spans []Span
 	// Codes interns the (system, code) pairs that occur in Events.
 	Codes CodeTable
-	// Claims interns claim ids; Event.Claim indexes it.
-	Claims []string
 	// Sources interns event sources; Event.Source indexes it.
 	Sources []string
 	// Attributes are the members table's columns beyond the canonical

@@ -80,7 +80,7 @@ func synthetic(n int, seed uint64) *Data {
 		m.EventsStart = int32(len(d.Events))
 		for range rng.IntN(6) {
 			code := []CodeID{visit, visit, other, reason}[rng.IntN(4)]
-			d.Events = append(d.Events, Event{Date: base.AddDays(rng.IntN(500) - 60), End: metric.NoDate, Code: code, Claim: -1, Source: -1, Value: math.NaN()})
+			d.Events = append(d.Events, Event{Date: base.AddDays(rng.IntN(500) - 60), End: metric.NoDate, Code: code, Source: -1, Value: math.NaN()})
 		}
 		evs := d.Events[m.EventsStart:]
 		sort.Slice(evs, func(a, b int) bool { return evs[a].Date < evs[b].Date })

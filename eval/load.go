@@ -349,12 +349,11 @@ func build(d *Data, parts []part, cfg *loadConfig) error {
 	d.Spans = spans
 	sortRuns(d.Members, d.Spans, func(m *Member) (int32, int32) { return m.SpansStart, m.SpansEnd }, compareSpans)
 
-	// Events: renumber codes, claims and sources used by kept events.
+	// Events: renumber codes and sources used by kept events.
 	var codes [][2]string
-	var claims, sources []string
+	var sources []string
 	for _, p := range eps {
 		usedCode := make([]bool, len(p.codes.list))
-		usedClaim := make([]bool, len(p.claims.s))
 		usedSource := make([]bool, len(p.sources.s))
 		for c, events := range p.events {
 			for k, e := range events {
@@ -362,16 +361,12 @@ func build(d *Data, parts []part, cfg *loadConfig) error {
 					continue
 				}
 				usedCode[e.Code] = true
-				if e.Claim >= 0 {
-					usedClaim[e.Claim] = true
-				}
 				if e.Source >= 0 {
 					usedSource[e.Source] = true
 				}
 			}
 		}
 		codes = appendUsed(codes, p.codes.list, usedCode)
-		claims = appendUsed(claims, p.claims.s, usedClaim)
 		sources = appendUsed(sources, p.sources.s, usedSource)
 	}
 	codes = sortedSet(codes, func(a, b [2]string) int {
@@ -383,7 +378,6 @@ func build(d *Data, parts []part, cfg *loadConfig) error {
 	for _, c := range codes {
 		d.Codes.Intern(c[0], c[1])
 	}
-	d.Claims = sortedSet(claims, strings.Compare)
 	d.Sources = sortedSet(sources, strings.Compare)
 	if len(d.Sources) > math.MaxInt16+1 {
 		return fmt.Errorf("eval: events: more than %d distinct sources", math.MaxInt16+1)
@@ -395,11 +389,6 @@ func build(d *Data, parts []part, cfg *loadConfig) error {
 			for i, c := range p.codes.list {
 				codeID[i], _ = d.Codes.Lookup(c[0], c[1])
 			}
-			claimID := make([]int32, len(p.claims.s))
-			for i, c := range p.claims.s {
-				j, _ := slices.BinarySearch(d.Claims, c)
-				claimID[i] = int32(j)
-			}
 			sourceID := make([]int16, len(p.sources.s))
 			for i, s := range p.sources.s {
 				j, _ := slices.BinarySearch(d.Sources, s)
@@ -407,9 +396,6 @@ func build(d *Data, parts []part, cfg *loadConfig) error {
 			}
 			return func(e *Event) {
 				e.Code = codeID[e.Code]
-				if e.Claim >= 0 {
-					e.Claim = claimID[e.Claim]
-				}
 				if e.Source >= 0 {
 					e.Source = sourceID[e.Source]
 				}

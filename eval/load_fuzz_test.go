@@ -62,7 +62,7 @@ func checkIndex(t *testing.T, d *Data) {
 		t.Fatalf("runs cover %d events and %d spans of %d and %d", events, spans, len(d.Events), len(d.Spans))
 	}
 	for _, e := range d.Events {
-		if int(e.Code) >= d.Codes.Len() || e.Claim < -1 || int(e.Claim) >= len(d.Claims) || e.Source < -1 || int(e.Source) >= len(d.Sources) {
+		if int(e.Code) >= d.Codes.Len() || e.Source < -1 || int(e.Source) >= len(d.Sources) {
 			t.Fatalf("event %+v indexes out of range", e)
 		}
 	}

@@ -56,7 +56,7 @@ func newPart(t tableKind, file string) part {
 		return &spanPart{partBase: base, ids: newLocalIDs(), strs: interner{}}
 	default:
 		base.specs = eventSpecs
-		return &eventPart{partBase: base, ids: newLocalIDs(), claims: newLocalIDs(), sources: newLocalIDs(),
+		return &eventPart{partBase: base, ids: newLocalIDs(), sources: newLocalIDs(),
 			codes: localCodes{raw: map[[2]string]int32{}, norm: map[[2]string]int32{}}}
 	}
 }
@@ -575,7 +575,6 @@ type eventPart struct {
 	events  chunks[Event]
 	ids     localIDs
 	codes   localCodes
-	claims  localIDs
 	sources localIDs
 
 	// req, when set, names the codes and columns the measures need; rows
@@ -631,9 +630,9 @@ func (p *eventPart) add(b *batch) error {
 	system, code, value := cols[eSystem].(textCol), cols[eCode].(textCol), cols[eValue].(floatCol)
 	source, claim := cols[eSource].(textCol), cols[eClaim].(textCol)
 	pairs := newCodePairs(system, code)
-	memberIDs, claimIDs := newDictIDs(id), newDictIDs(claim)
+	memberIDs := newDictIDs(id)
 	for i := 0; i < b.n; i++ {
-		e := Event{Claim: -1, Source: -1}
+		e := Event{Source: -1}
 		v, err := p.requiredText(id, b, i, eMember)
 		if err != nil {
 			return err
@@ -674,7 +673,7 @@ func (p *eventPart) add(b *batch) error {
 			e.Source = int16(src)
 		}
 		if s, ok := claim.text(i); ok {
-			e.Claim = claimIDs.id(i, s, &p.claims)
+			e.Claim = dsl.ClaimKey(s)
 		}
 		p.member.add(m)
 		p.events.add(e)

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/caremetrics/caremetrics/dsl"
 	"github.com/caremetrics/caremetrics/metric"
 )
 
@@ -47,7 +48,6 @@ func wantCohort() *Data {
 			{Start: d("2024-01-01"), End: d("2024-12-31"), Benefits: Medical, Plan: "P2"},
 			{Start: d("2023-01-01"), End: d("2024-11-30"), Benefits: Medical | MentalHealth | ChemicalDependency},
 		},
-		Claims:  []string{"C1", "E1"},
 		Sources: []string{"claim", "ehr", "lab", "registry"},
 		Attributes: []Attribute{
 			{Name: "county", Kind: AttrString, Strings: []string{"Marion", "", "Lane", "Multnomah,\nOR"}},
@@ -65,16 +65,17 @@ func wantCohort() *Data {
 		want.Codes.Intern(c[0], c[1])
 	}
 	nan := math.NaN()
+	c1, e1 := dsl.ClaimKey("C1"), dsl.ClaimKey("E1")
 	want.Events = []Event{
-		{Date: d("2024-02-10"), End: metric.NoDate, Code: 0, Claim: 0, Source: 0, Value: nan},
-		{Date: d("2024-02-10"), End: d("2024-02-12"), Code: 4, Claim: 0, Source: 0, Value: nan},
-		{Date: d("2024-03-01"), End: metric.NoDate, Code: 1, Claim: -1, Source: 3, Value: nan},
-		{Date: d("2024-03-01"), End: metric.NoDate, Code: 2, Claim: -1, Source: 3, Value: nan},
-		{Date: d("2024-06-01"), End: metric.NoDate, Code: 6, Claim: -1, Source: 2, Value: 7.5},
-		{Date: d("2024-05-05"), End: metric.NoDate, Code: 5, Claim: 1, Source: 1, Value: 12},
-		{Date: d("2024-05-05"), End: metric.NoDate, Code: 7, Claim: 1, Source: 1, Value: nan},
-		{Date: d("2024-01-15"), End: metric.NoDate, Code: 3, Claim: -1, Source: -1, Value: 0},
-		{Date: d("2024-01-15"), End: metric.NoDate, Code: 3, Claim: -1, Source: -1, Value: 1},
+		{Date: d("2024-02-10"), End: metric.NoDate, Code: 0, Claim: c1, Source: 0, Value: nan},
+		{Date: d("2024-02-10"), End: d("2024-02-12"), Code: 4, Claim: c1, Source: 0, Value: nan},
+		{Date: d("2024-03-01"), End: metric.NoDate, Code: 1, Source: 3, Value: nan},
+		{Date: d("2024-03-01"), End: metric.NoDate, Code: 2, Source: 3, Value: nan},
+		{Date: d("2024-06-01"), End: metric.NoDate, Code: 6, Source: 2, Value: 7.5},
+		{Date: d("2024-05-05"), End: metric.NoDate, Code: 5, Claim: e1, Source: 1, Value: 12},
+		{Date: d("2024-05-05"), End: metric.NoDate, Code: 7, Claim: e1, Source: 1, Value: nan},
+		{Date: d("2024-01-15"), End: metric.NoDate, Code: 3, Source: -1, Value: 0},
+		{Date: d("2024-01-15"), End: metric.NoDate, Code: 3, Source: -1, Value: 1},
 	}
 	return want
 }
