@@ -6,8 +6,9 @@ import (
 
 // Data is a cohort grouped by member and ready for evaluation: the three
 // canonical tables (members, enrollment, events) indexed once, for every
-// measure together. Codes, code systems and sources are interned, claim ids hashed,
-// into small integers so the evaluator compares integers, not strings.
+// measure together. Codes and sources are interned into small integers and
+// claim ids hashed (dsl.ClaimKey), so the evaluator compares integers, not
+// strings.
 //
 // A Data is immutable once built and safe for concurrent use.
 type Data struct {
