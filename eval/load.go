@@ -198,26 +198,40 @@ func LoadFiles(ctx context.Context, files Files, opts ...LoadOption) (*Data, err
 	var srcs []source
 	for t, list := range [...][]string{files.Members, files.Enrollment, files.Events} {
 		for _, f := range list {
-			s, err := fileSource(tableKind(t), f)
+			s, err := fileSources(tableKind(t), f)
 			if err != nil {
 				return nil, err
 			}
-			srcs = append(srcs, s)
+			srcs = append(srcs, s...)
 		}
 	}
 	return load(ctx, srcs, opts)
 }
 
+// fileSource reads a whole file as one source.
 func fileSource(t tableKind, path string) (source, error) {
+	if strings.EqualFold(filepath.Ext(path), ".parquet") {
+		return parquetSource(t, path, nil, 0), nil
+	}
+	s, err := fileSources(t, path)
+	if err != nil {
+		return source{}, err
+	}
+	return s[0], nil
+}
+
+// fileSources reads a file as one source, or a large Parquet file as one
+// source per range of row groups.
+func fileSources(t tableKind, path string) ([]source, error) {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv":
-		return csvFileSource(t, path), nil
+		return []source{csvFileSource(t, path)}, nil
 	case ".parquet":
-		return parquetSource(t, path), nil
+		return parquetSources(t, path)
 	case ".arrow", ".arrows", ".ipc", ".feather":
-		return ipcSource(t, path), nil
+		return []source{ipcSource(t, path)}, nil
 	}
-	return source{}, &DataError{File: path, Table: t.String(), RowGroup: -1,
+	return nil, &DataError{File: path, Table: t.String(), RowGroup: -1,
 		Msg: fmt.Sprintf("unsupported file extension %q: want .csv, .parquet, .arrow, .arrows, .ipc or .feather", filepath.Ext(path))}
 }
 
@@ -274,7 +288,12 @@ func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) 
 	d := &Data{requirements: cfg.req}
 	var unneeded int64
 	for i, s := range srcs {
-		d.Reconciliation.Files = append(d.Reconciliation.Files, FileCount{Table: s.table.String(), File: s.name, Rows: rows[i]})
+		// A file read as several sources (row groups) counts once.
+		if n := len(d.Reconciliation.Files); n > 0 && d.Reconciliation.Files[n-1].File == s.name && d.Reconciliation.Files[n-1].Table == s.table.String() {
+			d.Reconciliation.Files[n-1].Rows += rows[i]
+		} else {
+			d.Reconciliation.Files = append(d.Reconciliation.Files, FileCount{Table: s.table.String(), File: s.name, Rows: rows[i]})
+		}
 		if ep, ok := parts[i].(*eventPart); ok {
 			unneeded += ep.unneeded
 		}

@@ -16,7 +16,7 @@ import (
 // readerSource reads an in-memory RecordReader, which stays the caller's.
 func readerSource(t tableKind, name string, rr array.RecordReader) source {
 	return source{table: t, name: name, read: func(ctx context.Context, _ *loadConfig, p part) (int64, error) {
-		return readRecords(ctx, t, name, rr, p, nil)
+		return readRecords(ctx, t, name, rr, p, nil, 0)
 	}}
 }
 
@@ -47,14 +47,14 @@ func ipcSource(t tableKind, path string) source {
 				return fail(err)
 			}
 			defer fr.Close()
-			return readRecords(ctx, t, path, &fileRecords{fr: fr}, p, nil)
+			return readRecords(ctx, t, path, &fileRecords{fr: fr}, p, nil, 0)
 		}
 		sr, err := ipc.NewReader(f, ipc.WithAllocator(cfg.mem))
 		if err != nil {
 			return fail(err)
 		}
 		defer sr.Release()
-		return readRecords(ctx, t, path, sr, p, nil)
+		return readRecords(ctx, t, path, sr, p, nil, 0)
 	}}
 }
 
@@ -93,7 +93,7 @@ func (r *fileRecords) Next() bool {
 // readRecords feeds the batches of rr to p. A batch is only used until the
 // next call of Next, which releases it. rowGroup, when not nil, adds the
 // Parquet row group to errors about a row.
-func readRecords(ctx context.Context, t tableKind, name string, rr batchReader, p part, rowGroup func(row int64) int) (int64, error) {
+func readRecords(ctx context.Context, t tableKind, name string, rr batchReader, p part, rowGroup func(row int64) int, offset int64) (int64, error) {
 	schema := rr.Schema()
 	if schema == nil {
 		return 0, &DataError{File: name, Table: t.String(), RowGroup: -1, Msg: "no schema"}
@@ -112,9 +112,9 @@ func readRecords(ctx context.Context, t tableKind, name string, rr batchReader, 
 		}
 		rec := rr.RecordBatch()
 		if !rec.Schema().Equal(schema) {
-			return rows, &DataError{File: name, Table: t.String(), Row: rows + 1, RowGroup: -1, Msg: "batch schema differs from the schema of the source"}
+			return rows, &DataError{File: name, Table: t.String(), Row: offset + rows + 1, RowGroup: -1, Msg: "batch schema differs from the schema of the source"}
 		}
-		b := batch{n: int(rec.NumRows()), first: rows + 1, rec: rec}
+		b := batch{n: int(rec.NumRows()), first: offset + rows + 1, rec: rec}
 		if err := p.add(&b); err != nil {
 			var de *DataError
 			if rowGroup != nil && errors.As(err, &de) && de.Row > 0 {

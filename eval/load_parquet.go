@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 
 	"github.com/apache/arrow-go/v18/parquet"
@@ -16,10 +17,60 @@ import (
 // parquetBatchRows is the number of rows per batch read from Parquet.
 const parquetBatchRows = 64 << 10
 
-// parquetSource reads a Parquet file in batches, only the columns the
-// table needs (all of them for members, whose extra columns are
-// attributes).
-func parquetSource(t tableKind, path string) source {
+// parquetSources splits a Parquet file into sources of consecutive row
+// groups, one per core, so that converting rows (interning ids, checking
+// values), not only decoding columns, runs in parallel on large files.
+// Each source becomes its own part; build merges parts in order, so the
+// result does not depend on the split.
+func parquetSources(t tableKind, path string) ([]source, error) {
+	groups, err := parquetRowGroups(path)
+	if err != nil || len(groups) < 2 {
+		// A file that cannot be opened fails in its source, with the
+		// usual error.
+		return []source{parquetSource(t, path, nil, 0)}, nil
+	}
+	k := min(runtime.GOMAXPROCS(0), len(groups))
+	var out []source
+	var offset int64
+	for i := range k {
+		lo, hi := i*len(groups)/k, (i+1)*len(groups)/k
+		var rgs []int
+		var rows int64
+		for g := lo; g < hi; g++ {
+			rgs = append(rgs, g)
+			rows += groups[g]
+		}
+		out = append(out, parquetSource(t, path, rgs, offset))
+		offset += rows
+	}
+	return out, nil
+}
+
+// parquetRowGroups returns the row count of each row group of a file.
+func parquetRowGroups(path string) ([]int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		return nil, err
+	}
+	defer pf.Close()
+	md := pf.MetaData()
+	out := make([]int64, md.NumRowGroups())
+	for i := range out {
+		out[i] = md.RowGroup(i).NumRows()
+	}
+	return out, nil
+}
+
+// parquetSource reads the row groups rgs (nil: all) of a Parquet file in
+// batches, only the columns the table needs (all of them for members,
+// whose extra columns are attributes); offset is the number of rows in the
+// file before the first of rgs, for row numbers in errors.
+func parquetSource(t tableKind, path string, rgs []int, offset int64) source {
 	return source{table: t, name: path, read: func(ctx context.Context, cfg *loadConfig, p part) (int64, error) {
 		f, err := os.Open(path)
 		if err != nil {
@@ -81,12 +132,12 @@ func parquetSource(t tableKind, path string) source {
 		rowGroup := func(row int64) int {
 			return sort.Search(len(ends), func(i int) bool { return ends[i] >= row })
 		}
-		rr, err := fr.GetRecordReader(ctx, leaves, nil)
+		rr, err := fr.GetRecordReader(ctx, leaves, rgs)
 		if err != nil {
 			return fail(err)
 		}
 		defer rr.Release()
-		return readRecords(ctx, t, path, rr, p, rowGroup)
+		return readRecords(ctx, t, path, rr, p, rowGroup, offset)
 	}}
 }
 
