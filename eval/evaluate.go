@@ -95,8 +95,7 @@ func Evaluate(ctx context.Context, data *Data, measures []*dsl.Measure, opts ...
 		}
 	}
 	for _, s := range data.Reconciliation.SetAside {
-		report.Warnings = append(report.Warnings, metric.Warning{Code: "rows-set-aside",
-			Message: fmt.Sprintf("%d %s rows set aside: %s", s.Rows, s.Table, s.Reason)})
+		report.Warnings = append(report.Warnings, setAsideWarning(s))
 	}
 
 	res := &Result{Report: report, data: data, measures: measures}
@@ -155,6 +154,11 @@ func Evaluate(ctx context.Context, data *Data, measures []*dsl.Measure, opts ...
 	}
 	report.Finalize()
 	return res, nil
+}
+
+// setAsideWarning is the warning of rows set aside while loading.
+func setAsideWarning(s SetAside) metric.Warning {
+	return metric.Warning{Code: "rows-set-aside", Message: fmt.Sprintf("%d %s rows set aside: %s", s.Rows, s.Table, s.Reason)}
 }
 
 type worker struct {
