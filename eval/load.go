@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -137,44 +136,11 @@ type source struct {
 // sub-directory <table>/, with the extensions listed at Files. Files whose
 // names start with "." or "_" are ignored.
 func LoadDir(ctx context.Context, dir string, opts ...LoadOption) (*Data, error) {
-	ents, err := os.ReadDir(dir)
+	files, err := listDir(dir, true)
 	if err != nil {
 		return nil, err
 	}
-	var lists [3][]string
-	for t := range tableNames {
-		name := tableNames[t]
-		var whole []string
-		for _, e := range ents {
-			n := e.Name()
-			switch {
-			case e.IsDir() && n == name:
-				sub, err := os.ReadDir(filepath.Join(dir, n))
-				if err != nil {
-					return nil, err
-				}
-				for _, s := range sub {
-					if !s.IsDir() && dataFile(s.Name()) {
-						lists[t] = append(lists[t], filepath.Join(dir, n, s.Name()))
-					}
-				}
-			case e.IsDir() || !dataFile(n):
-			case strings.TrimSuffix(n, filepath.Ext(n)) == name:
-				whole = append(whole, n)
-				lists[t] = append(lists[t], filepath.Join(dir, n))
-			case strings.HasPrefix(n, name+"-"):
-				lists[t] = append(lists[t], filepath.Join(dir, n))
-			}
-		}
-		if len(whole) > 1 {
-			return nil, fmt.Errorf("eval: load %s: table %s is given twice: %s", dir, name, strings.Join(whole, ", "))
-		}
-		if len(lists[t]) == 0 {
-			return nil, fmt.Errorf("eval: load %s: no %s table (%[2]s.csv, %[2]s.parquet, %[2]s.arrow, ..., %[2]s-*.<ext> or %[2]s/)", dir, name)
-		}
-		slices.Sort(lists[t])
-	}
-	return LoadFiles(ctx, Files{Members: lists[0], Enrollment: lists[1], Events: lists[2]}, opts...)
+	return LoadFiles(ctx, files, opts...)
 }
 
 func dataFile(name string) bool {
