@@ -554,7 +554,10 @@ func (a *aside) setAside() SetAside {
 
 // group concatenates the rows of the parts member by member (a counting
 // sort on the member index), rewriting each row with the part's remap.
-// It frees the parts' rows as it goes.
+// The scatter into out is the costly step (a cache miss per row), so it
+// runs on every core: each goroutine reads all rows but writes only those
+// of its own range of members, keeping the order of the parts and rows.
+// The parts' rows are freed once all goroutines are done.
 func group[P any, T any](members []Member, parts []P, rows func(P) (chunks[int32], chunks[T]), set func(*Member, int32, int32), remap func(P) func(*T)) ([]T, error) {
 	start := make([]int, len(members)+1)
 	for _, p := range parts {
@@ -578,25 +581,44 @@ func group[P any, T any](members []Member, parts []P, rows func(P) (chunks[int32
 		set(&members[i], int32(start[i]), int32(start[i+1]))
 	}
 	out := make([]T, total)
-	next := start[:len(members)]
-	for _, p := range parts {
-		var fix func(*T)
-		if remap != nil {
-			fix = remap(p)
+	fixes := make([]func(*T), len(parts))
+	if remap != nil {
+		for i, p := range parts {
+			fixes[i] = remap(p)
 		}
+	}
+	next := start[:len(members)]
+	workers := runtime.GOMAXPROCS(0)
+	if total < 1<<16 {
+		workers = 1
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := int32(w*len(members)/workers), int32((w+1)*len(members)/workers)
+		wg.Go(func() {
+			for i, p := range parts {
+				fix := fixes[i]
+				member, rs := rows(p)
+				for c := range rs {
+					for k, r := range rs[c] {
+						g := member[c][k]
+						if g < lo || g >= hi {
+							continue
+						}
+						if fix != nil {
+							fix(&r)
+						}
+						out[next[g]] = r
+						next[g]++
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, p := range parts {
 		member, rs := rows(p)
 		for c := range rs {
-			for k, r := range rs[c] {
-				g := member[c][k]
-				if g < 0 {
-					continue
-				}
-				if fix != nil {
-					fix(&r)
-				}
-				out[next[g]] = r
-				next[g]++
-			}
 			rs[c], member[c] = nil, nil
 		}
 	}
