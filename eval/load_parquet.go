@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 
 	"github.com/apache/arrow-go/v18/parquet"
@@ -131,6 +132,15 @@ func parquetSource(t tableKind, path string, rgs []int, offset int64) source {
 		}
 		rowGroup := func(row int64) int {
 			return sort.Search(len(ends), func(i int) bool { return ends[i] >= row })
+		}
+		if r, ok := p.(interface{ reserve(int64) }); ok {
+			var n int64
+			for g := range md.NumRowGroups() {
+				if rgs == nil || slices.Contains(rgs, g) {
+					n += md.RowGroup(g).NumRows()
+				}
+			}
+			r.reserve(n)
 		}
 		rr, err := fr.GetRecordReader(ctx, leaves, rgs)
 		if err != nil {

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"slices"
 	"math"
 	"strings"
 	"unsafe"
@@ -313,6 +314,7 @@ var memberSpecs = []colSpec{
 
 type memberPart struct {
 	partBase
+	slab    slab
 	members []Member
 	// raceEnd[k] ends member k's race values in raceVals; Race slices are
 	// cut at build, when raceVals no longer grows.
@@ -348,6 +350,16 @@ func (p *memberPart) begin(fields []field) error {
 
 var attrColKind = [...]colKind{AttrString: kText, AttrFloat: kFloat, AttrInt: kFloat, AttrBool: kBool, AttrDate: kDate, AttrStrings: kList}
 
+// reserve sizes the member rows for a source of n rows, when the format
+// tells (Parquet does): growing a slice of large rows by doubling costs
+// copies and, on fresh memory, page faults.
+func (p *memberPart) reserve(n int64) {
+	if n > 0 && n < 1<<31 {
+		p.members = slices.Grow(p.members, int(n))
+		p.raceEnd = slices.Grow(p.raceEnd, int(n))
+	}
+}
+
 func (p *memberPart) add(b *batch) error {
 	var cols [mDisability + 1]any
 	for s := range cols {
@@ -367,7 +379,7 @@ func (p *memberPart) add(b *batch) error {
 		if err != nil {
 			return err
 		}
-		m.ID = strings.Clone(v)
+		m.ID = p.slab.clone(v)
 		if m.BirthDate, err = p.requiredDate(birth, b, i, mBirth); err != nil {
 			return err
 		}
