@@ -21,7 +21,45 @@ const (
 // DateOf returns the Date of the calendar day y-m-d; out-of-range months and
 // days are normalised as time.Date does.
 func DateOf(y int, m time.Month, d int) Date {
+	if m >= 1 && m <= 12 && d >= 1 && d <= daysIn(y, m) {
+		return Date(daysFromCivil(y, int(m), d))
+	}
 	return Date(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+}
+
+// daysFromCivil and civil convert between days since 1970-01-01 and the
+// proleptic Gregorian calendar with integer arithmetic only (H. Hinnant's
+// algorithms): ages and birthdays are computed for every member, and the
+// time package's conversions cost several times as much.
+func daysFromCivil(y, m, d int) int {
+	if m <= 2 {
+		y--
+	}
+	era := floorDiv(y, 400)
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}
+
+func civil(days int) (y, m, d int) {
+	z := days + 719468
+	era := floorDiv(z, 146097)
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y = yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d = doy - (153*mp+2)/5 + 1
+	m = mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	if m <= 2 {
+		y++
+	}
+	return y, m, d
 }
 
 // ParseDate parses an ISO 8601 calendar date (YYYY-MM-DD) and rejects days
@@ -56,7 +94,10 @@ func MustParseDate(s string) Date {
 func (d Date) Time() time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
 
 // YMD returns the year, month and day.
-func (d Date) YMD() (int, time.Month, int) { return d.Time().Date() }
+func (d Date) YMD() (int, time.Month, int) {
+	y, m, day := civil(int(d))
+	return y, time.Month(m), day
+}
 
 // IsZero reports whether d is one of the absent-date sentinels.
 func (d Date) IsZero() bool { return d == NoDate || d == MinDate }
@@ -131,7 +172,16 @@ func (d Date) monthsFrom(start Date) int {
 }
 
 func daysIn(y int, m time.Month) int {
-	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	switch m {
+	case time.February:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
 }
 
 func floorDiv(a, b int) int {

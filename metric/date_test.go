@@ -2,6 +2,7 @@ package metric
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -84,4 +85,24 @@ func TestDateSentinels(t *testing.T) {
 	assert.Equal(t, "", NoDate.String())
 	assert.True(t, NoDate > MustParseDate("9999-12-31"))
 	assert.True(t, MinDate < MustParseDate("0001-01-01"))
+}
+
+// The integer calendar conversions agree with the time package on every
+// day from 1600 to 2400.
+func TestCivilMatchesTime(t *testing.T) {
+	start, end := DateOf(1600, 1, 1), DateOf(2400, 12, 31)
+	require.Equal(t, Date(time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC).Unix()/86400), start)
+	for d := start; d <= end; d++ {
+		y, m, day := d.YMD()
+		ty, tm, tday := d.Time().Date()
+		if y != ty || m != tm || day != tday {
+			t.Fatalf("%d: civil %d-%d-%d, time %d-%d-%d", d, y, m, day, ty, tm, tday)
+		}
+		if DateOf(y, m, day) != d {
+			t.Fatalf("%d: DateOf(%d, %d, %d) = %d", d, y, m, day, DateOf(y, m, day))
+		}
+		if daysIn(y, m) != time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day() {
+			t.Fatalf("daysIn(%d, %d)", y, m)
+		}
+	}
 }
