@@ -265,8 +265,8 @@ func parseValueSetCSV(filename string, src []byte, errs *ErrorList) []*ValueSet 
 		if err == io.EOF {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
+			line := 0
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.Line
@@ -274,6 +274,7 @@ func parseValueSetCSV(filename string, src []byte, errs *ErrorList) []*ValueSet 
 			errs.Add(Pos{File: filename, Line: line}, "", ErrSyntax, "%s", csvMsg(err))
 			return nil
 		}
+		line, _ := r.FieldPos(0)
 		if len(rec) != len(header) {
 			errs.Add(Pos{File: filename, Line: line, Col: 1}, "", ErrInvalid, "%d fields, header has %d", len(rec), len(header))
 			continue
