@@ -164,29 +164,17 @@ func (c *checker) let(n *ast.VariableDeclaratorNode) compiled {
 	var set func(*Runner)
 	switch val.k {
 	case kBool:
-		f := val.b
-		set = func(r *Runner) { r.bools[slot] = f(r) }
-		get.b = func(r *Runner) bool { return r.bools[slot] }
+		set, get.b = bind(slot, val.b, func(r *Runner) []bool { return r.bools })
 	case kInt:
-		f := val.i
-		set = func(r *Runner) { r.ints[slot] = f(r) }
-		get.i = func(r *Runner) int64 { return r.ints[slot] }
+		set, get.i = bind(slot, val.i, func(r *Runner) []int64 { return r.ints })
 	case kFloat:
-		f := val.f
-		set = func(r *Runner) { r.floats[slot] = f(r) }
-		get.f = func(r *Runner) float64 { return r.floats[slot] }
+		set, get.f = bind(slot, val.f, func(r *Runner) []float64 { return r.floats })
 	case kString:
-		f := val.s
-		set = func(r *Runner) { r.strs[slot] = f(r) }
-		get.s = func(r *Runner) string { return r.strs[slot] }
+		set, get.s = bind(slot, val.s, func(r *Runner) []string { return r.strs })
 	case kEvents:
-		f := val.e
-		set = func(r *Runner) { r.evs[slot] = f(r) }
-		get.e = func(r *Runner) evset { return r.evs[slot] }
+		set, get.e = bind(slot, val.e, func(r *Runner) []evset { return r.evs })
 	case kList:
-		f := val.l
-		set = func(r *Runner) { r.lists[slot] = f(r) }
-		get.l = func(r *Runner) []string { return r.lists[slot] }
+		set, get.l = bind(slot, val.l, func(r *Runner) [][]string { return r.lists })
 	}
 	c.lets = append(c.lets, letVar{name: n.Name, get: get})
 	body := c.compile(n.Expr)
@@ -210,6 +198,11 @@ func (c *checker) let(n *ast.VariableDeclaratorNode) compiled {
 		out.l = then(set, body.l)
 	}
 	return out
+}
+
+// bind returns the closures that store f's value in slot and read it back.
+func bind[T any](slot int, f func(*Runner) T, slots func(*Runner) []T) (func(*Runner), func(*Runner) T) {
+	return func(r *Runner) { slots(r)[slot] = f(r) }, func(r *Runner) T { return slots(r)[slot] }
 }
 
 func then[T any](first func(*Runner), f func(*Runner) T) func(*Runner) T {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/caremetrics/caremetrics/dsl"
@@ -124,15 +125,7 @@ func parquetSource(t tableKind, path string, rgs []int, offset int64) source {
 		}
 		// Row group of each row, for errors.
 		md := pf.MetaData()
-		ends := make([]int64, md.NumRowGroups())
-		var n int64
-		for i := range ends {
-			n += md.RowGroup(i).NumRows()
-			ends[i] = n
-		}
-		rowGroup := func(row int64) int {
-			return sort.Search(len(ends), func(i int) bool { return ends[i] >= row })
-		}
+		rowGroup := rowGroupOf(md)
 		if r, ok := p.(interface{ reserve(int64) }); ok {
 			var n int64
 			for g := range md.NumRowGroups() {
@@ -178,4 +171,18 @@ func eventColumnNeeded(req *dsl.Requirements, name string) bool {
 		return req.Columns&dsl.ColumnSource != 0
 	}
 	return true
+}
+
+// rowGroupOf returns the function giving the 0-based row group of a
+// 1-based row of the file, for errors.
+func rowGroupOf(md *metadata.FileMetaData) func(row int64) int {
+	ends := make([]int64, md.NumRowGroups())
+	var n int64
+	for i := range ends {
+		n += md.RowGroup(i).NumRows()
+		ends[i] = n
+	}
+	return func(row int64) int {
+		return sort.Search(len(ends), func(i int) bool { return ends[i] >= row })
+	}
 }

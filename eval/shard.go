@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"unsafe"
 
@@ -428,15 +427,7 @@ func (p *partitioner) parquetFile(path string) (int64, error) {
 		return fail(err)
 	}
 	md := pf.MetaData()
-	ends := make([]int64, md.NumRowGroups())
-	var n int64
-	for i := range ends {
-		n += md.RowGroup(i).NumRows()
-		ends[i] = n
-	}
-	rowGroup := func(row int64) int {
-		return sort.Search(len(ends), func(i int) bool { return ends[i] >= row })
-	}
+	rowGroup := rowGroupOf(md)
 	rr, err := fr.GetRecordReader(p.ctx, nil, nil)
 	if err != nil {
 		return fail(err)
