@@ -581,6 +581,7 @@ func group[P any, T any](members []Member, parts []P, rows func(P) (chunks[int32
 		set(&members[i], int32(start[i]), int32(start[i+1]))
 	}
 	out := make([]T, total)
+	adviseHugePages(out)
 	fixes := make([]func(*T), len(parts))
 	if remap != nil {
 		for i, p := range parts {
