@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"hash/maphash"
 	"math"
 	"slices"
 	"strings"
@@ -218,8 +219,14 @@ func (m interner) getFunc(s string, f func(string) string) string {
 
 // localIDs numbers the distinct strings of a part.
 type localIDs struct {
-	m map[string]int32
-	s []string
+	// slots is an open-addressing table keyed by a 128-bit hash of the
+	// id: with millions of member ids looked up once per event row, a
+	// probe that stays inside one table (backed by huge pages when large)
+	// costs one cache miss, where a Go map keyed by strings costs a TLB
+	// miss and a second miss to compare the strings. Two distinct ids
+	// collide with probability about n²/2¹²⁹: never, in practice.
+	slots []idSlot
+	s     []string
 	// last and lastID short-cut runs of one value, common in member ids
 	// of files written member by member.
 	last   string
@@ -227,21 +234,60 @@ type localIDs struct {
 	slab   slab
 }
 
-func newLocalIDs() localIDs { return localIDs{m: map[string]int32{}, lastID: -1} }
+type idSlot struct {
+	h1, h2 uint64
+	id     int32 // id + 1; 0 marks an empty slot
+}
+
+var idSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+func newLocalIDs() localIDs { return localIDs{lastID: -1} }
 
 func (l *localIDs) id(s string) int32 {
 	if l.lastID >= 0 && s == l.last {
 		return l.lastID
 	}
-	id, ok := l.m[s]
-	if !ok {
-		s = l.slab.clone(s)
-		id = int32(len(l.s))
-		l.m[s] = id
-		l.s = append(l.s, s)
+	if len(l.slots) == 0 {
+		l.slots = make([]idSlot, 1<<10)
 	}
-	l.last, l.lastID = l.s[id], id
-	return id
+	h1, h2 := maphash.String(idSeeds[0], s), maphash.String(idSeeds[1], s)
+	mask := uint64(len(l.slots) - 1)
+	for i := h1 & mask; ; i = (i + 1) & mask {
+		sl := &l.slots[i]
+		if sl.id == 0 {
+			id := int32(len(l.s))
+			l.s = append(l.s, l.slab.clone(s))
+			*sl = idSlot{h1: h1, h2: h2, id: id + 1}
+			if 2*len(l.s) > len(l.slots) {
+				l.grow()
+			}
+			l.last, l.lastID = l.s[id], id
+			return id
+		}
+		if sl.h1 == h1 && sl.h2 == h2 {
+			id := sl.id - 1
+			l.last, l.lastID = l.s[id], id
+			return id
+		}
+	}
+}
+
+// grow doubles the table, keeping it at most half full.
+func (l *localIDs) grow() {
+	old := l.slots
+	l.slots = make([]idSlot, 2*len(old))
+	adviseHugePages(l.slots)
+	mask := uint64(len(l.slots) - 1)
+	for _, sl := range old {
+		if sl.id == 0 {
+			continue
+		}
+		i := sl.h1 & mask
+		for l.slots[i].id != 0 {
+			i = (i + 1) & mask
+		}
+		l.slots[i] = sl
+	}
 }
 
 // slab copies strings out of Arrow buffers (released after each batch)
