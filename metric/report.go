@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Counts holds the number of members (or episodes) counted in each
@@ -116,6 +117,11 @@ func (r *Rate) UnmarshalJSON(b []byte) error {
 type Period struct {
 	Start Date `json:"start"`
 	End   Date `json:"end"`
+}
+
+// CalendarYear returns the period January 1 to December 31 of year y.
+func CalendarYear(y int) Period {
+	return Period{Start: DateOf(y, time.January, 1), End: DateOf(y, time.December, 31)}
 }
 
 // Contains reports whether d lies in the period, both ends included.

@@ -101,7 +101,7 @@ func childRun(c config) (err error) {
 		return err
 	}
 	r.Load = lap()
-	period := metric.Period{Start: metric.DateOf(c.year, 1, 1), End: metric.DateOf(c.year, 12, 31)}
+	period := metric.CalendarYear(c.year)
 	res, err := eval.Evaluate(ctx, data, ms, eval.WithWorkers(c.workers), eval.WithPeriod(period))
 	if err != nil {
 		return err

@@ -102,12 +102,11 @@ func run(ctx context.Context, c runConfig) error {
 	default:
 		return fmt.Errorf("-race %q: want combination or single", c.race)
 	}
-	if c.year != 0 {
-		if c.year < 1900 || c.year > 2200 {
-			return fmt.Errorf("-year %d: want a year between 1900 and 2200", c.year)
-		}
-		opts = append(opts, eval.WithPeriod(metric.Period{Start: metric.DateOf(c.year, 1, 1), End: metric.DateOf(c.year, 12, 31)}))
+	period, err := cli.YearPeriod(c.year)
+	if err != nil {
+		return err
 	}
+	opts = append(opts, period...)
 	opts = append(opts, eval.WithWorkers(c.workers))
 	if c.members {
 		opts = append(opts, eval.WithMemberDetail())

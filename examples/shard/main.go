@@ -159,13 +159,11 @@ func evaluate(ctx context.Context, c config) error {
 	if err != nil {
 		return err
 	}
-	opts := []eval.Option{eval.WithWorkers(c.workers)}
-	if c.year != 0 {
-		if c.year < 1900 || c.year > 2200 {
-			return fmt.Errorf("-year %d: want a year between 1900 and 2200", c.year)
-		}
-		opts = append(opts, eval.WithPeriod(metric.Period{Start: metric.DateOf(c.year, 1, 1), End: metric.DateOf(c.year, 12, 31)}))
+	opts, err := cli.YearPeriod(c.year)
+	if err != nil {
+		return err
 	}
+	opts = append(opts, eval.WithWorkers(c.workers))
 	var members int
 	rep, err := eval.EvaluateShards(ctx, dirs, ms, eval.WithShardLoad(eval.WithStrict(c.strict)), eval.WithShardEval(opts...),
 		eval.WithShardDone(func(d eval.ShardDone) error {

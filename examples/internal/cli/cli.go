@@ -10,7 +10,9 @@ import (
 	"strings"
 
 	"github.com/caremetrics/caremetrics/dsl"
+	"github.com/caremetrics/caremetrics/eval"
 	"github.com/caremetrics/caremetrics/measures"
+	"github.com/caremetrics/caremetrics/metric"
 )
 
 // LoadMeasures compiles the measures named in list ("all" or "" for every
@@ -39,6 +41,19 @@ func LoadMeasures(list, measureDir, valueSetDir string, attrs map[string]dsl.Att
 		return measures.LoadDir(measureDir, ids, opts...)
 	}
 	return measures.Load(ids, opts...)
+}
+
+// YearPeriod returns the evaluation option of the -year flag: the calendar
+// year as measurement period, or no option for 0 (each measure's own
+// period).
+func YearPeriod(year int) ([]eval.Option, error) {
+	if year == 0 {
+		return nil, nil
+	}
+	if year < 1900 || year > 2200 {
+		return nil, fmt.Errorf("-year %d: want a year between 1900 and 2200", year)
+	}
+	return []eval.Option{eval.WithPeriod(metric.CalendarYear(year))}, nil
 }
 
 // WriteFile writes name in dir through a temporary file renamed into
