@@ -15,9 +15,6 @@ type Day = int32
 // NoDay marks an absent (null) date.
 const NoDay Day = math.MinInt32
 
-// DayOf returns the Day of the proleptic Gregorian date y-m-d.
-func DayOf(y, m, d int) Day { return mkDay(y, m, d) }
-
 // Member is a row of the members table. Empty strings are nulls.
 type Member struct {
 	ID                               string
@@ -32,7 +29,9 @@ type Member struct {
 type Span struct {
 	MemberID   string
 	Start, End Day
-	// Benefits is a bit set: bit k is BenefitNames()[k].
+	// Benefits is a bit set in the order of the data model: medical,
+	// dental, mental_health, chemical_dependency, pharmacy (see
+	// Span.BenefitNames).
 	Benefits uint8
 	Plan     string // "" is null
 }
@@ -48,10 +47,6 @@ func (s *Span) BenefitNames() []string {
 	}
 	return out
 }
-
-// BenefitNames returns the benefit names of Span.Benefits, bit 0 first:
-// medical, dental, mental_health, chemical_dependency, pharmacy.
-func BenefitNames() []string { return append([]string(nil), benefitNames...) }
 
 // Event is a row of the events table.
 type Event struct {
