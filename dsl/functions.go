@@ -87,17 +87,7 @@ func init() {
 			if !ok {
 				return compiled{}
 			}
-			return compiled{k: kEvents, e: func(r *Runner) evset {
-				bits := r.b.vsBits[vs]
-				start := len(r.arena)
-				for i := range r.events {
-					id := r.events[i].Code
-					if bits[id>>6]&(1<<(id&63)) != 0 {
-						r.arena = append(r.arena, int32(i))
-					}
-				}
-				return r.endSet(start)
-			}}
+			return compiled{k: kEvents, e: func(r *Runner) evset { return r.codeSet(r.vsSlot[vs]) }}
 		}},
 		"code": {sig: new(func(string, string) Events), literal: []int{0, 1}, build: func(c *checker, n *ast.CallNode, _ []compiled) compiled {
 			sysName, ok1 := c.literalString(n.Arguments[0], "a code system")
@@ -115,18 +105,7 @@ func init() {
 				k = len(c.m.codes)
 				c.m.codes = append(c.m.codes, lc)
 			}
-			return compiled{k: kEvents, e: func(r *Runner) evset {
-				id := r.b.codes[k]
-				start := len(r.arena)
-				if id >= 0 {
-					for i := range r.events {
-						if r.events[i].Code == id {
-							r.arena = append(r.arena, int32(i))
-						}
-					}
-				}
-				return r.endSet(start)
-			}}
+			return compiled{k: kEvents, e: func(r *Runner) evset { return r.codeSet(r.codeSlot[k]) }}
 		}},
 		"union": {sig: new(func(Events, Events, ...Events) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			fns := make([]func(*Runner) evset, len(a))

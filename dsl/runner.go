@@ -40,11 +40,13 @@ type Cohort struct {
 // over the cohort's code ids, attributes and sources located. Immutable and
 // safe for concurrent use.
 type Bound struct {
-	m       *Measure
-	vsBits  [][]uint64
+	m *Measure
+	// vsCodes lists the cohort's code ids in each value set, ascending.
+	vsCodes [][]CodeID
 	codes   []CodeID // per literal code; -1 when absent from the data
 	attrs   []*Attribute
 	sources []int16
+	ncodes  int
 }
 
 type literalCode struct{ system, code string }
@@ -55,9 +57,8 @@ type literalCode struct{ system, code string }
 // and an error
 // when an attribute the measure uses is missing or of another kind.
 func (m *Measure) Bind(c *Cohort) (*Bound, []metric.Warning, error) {
-	b := &Bound{m: m}
+	b := &Bound{m: m, ncodes: len(c.Codes)}
 	var warns []metric.Warning
-	words := (len(c.Codes) + 63) / 64
 	dataSystems := map[string]bool{}
 	for _, sys := range c.Systems {
 		dataSystems[sys] = true
@@ -66,10 +67,10 @@ func (m *Measure) Bind(c *Cohort) (*Bound, []metric.Warning, error) {
 	// anaphylaxis); a set none of whose code systems occurs in the data
 	// means the data or the value sets are not what the measure expects.
 	for _, v := range m.valueSets {
-		bits := make([]uint64, words)
+		var ids []CodeID
 		for id := range c.Codes {
 			if v.Contains(c.Systems[id], c.Codes[id]) {
-				bits[id/64] |= 1 << (id % 64)
+				ids = append(ids, CodeID(id))
 			}
 		}
 		systems := v.Systems()
@@ -77,7 +78,7 @@ func (m *Measure) Bind(c *Cohort) (*Bound, []metric.Warning, error) {
 			warns = append(warns, metric.Warning{Measure: m.id, Code: "valueset-system-absent",
 				Message: fmt.Sprintf("value set %q (%s) uses code systems %s, none of which occurs in the data", v.Name, v.Pos, strings.Join(systems, ", "))})
 		}
-		b.vsBits = append(b.vsBits, bits)
+		b.vsCodes = append(b.vsCodes, ids)
 	}
 	index := map[literalCode]CodeID{}
 	for id := range c.Codes {
@@ -114,13 +115,18 @@ func (b *Bound) Measure() *Measure { return b.m }
 // scratch memory. It is not safe for concurrent use: give each goroutine
 // its own.
 type Runner struct {
-	b      *Bound
-	period metric.Period
-	member *Member
-	index  int
-	events []Event
-	spans  []Span
-	race   RaceRule
+	b  *Bound
+	ix *eventIndex
+	// vsSlot and codeSlot give the index slot of each value set and
+	// literal code of the measure; -1 for a code absent from the data.
+	vsSlot   []int32
+	codeSlot []int32
+	period   metric.Period
+	member   *Member
+	index    int
+	events   []Event
+	spans    []Span
+	race     RaceRule
 
 	arena   []int32
 	gen     uint32
@@ -144,6 +150,45 @@ type Runner struct {
 
 // NewRunner returns a Runner for b.
 func (b *Bound) NewRunner(race RaceRule) *Runner {
+	return NewRunners([]*Bound{b}, race)[0]
+}
+
+// NewRunners returns a Runner for each of bounds, which must be bound to
+// one cohort. The runners share per-member work, such as sorting the
+// member's events into value sets, so they must be used by one goroutine:
+// run all of them for a member before the next. A runner's results stay
+// valid until any of them runs another member.
+func NewRunners(bounds []*Bound, race RaceRule) []*Runner {
+	ib := &indexBuilder{bySet: map[string]int32{}}
+	if len(bounds) > 0 {
+		ib.byCode = make([][]int32, bounds[0].ncodes)
+	}
+	out := make([]*Runner, len(bounds))
+	for i, b := range bounds {
+		if b.ncodes != len(ib.byCode) {
+			panic("dsl: NewRunners of measures bound to different cohorts")
+		}
+		r := newRunner(b, race)
+		for _, codes := range b.vsCodes {
+			r.vsSlot = append(r.vsSlot, ib.slot(codes))
+		}
+		for _, c := range b.codes {
+			s := int32(-1)
+			if c >= 0 {
+				s = ib.slot([]CodeID{c})
+			}
+			r.codeSlot = append(r.codeSlot, s)
+		}
+		out[i] = r
+	}
+	ix := ib.index()
+	for _, r := range out {
+		r.ix = ix
+	}
+	return out
+}
+
+func newRunner(b *Bound, race RaceRule) *Runner {
 	n := b.m.nslots
 	return &Runner{
 		b: b, race: race,
@@ -187,6 +232,7 @@ func (r *Runner) Run(period metric.Period, index int, m *Member, events []Event,
 	}
 	r.arena = r.arena[:0]
 	r.period, r.index, r.member, r.events, r.spans = period, index, m, events, spans
+	r.ix.use(memberKeyOf(m, index, events))
 	r.err = nil
 	r.cur = r.cur[:0]
 	clear(r.strataOK)
@@ -235,7 +281,15 @@ func (m *Measure) StratifierApplies(i, g int) bool {
 	return m.strats[i].groups == nil || m.strats[i].groups[g]
 }
 
-// newSet starts a set in the arena; finish it with r.endSet(start).
+// codeSet returns the member's events in index slot s (-1: none).
+func (r *Runner) codeSet(s int32) evset {
+	if s < 0 {
+		return nil
+	}
+	return r.ix.set(s, r.events)
+}
+
+// endSet returns the set appended to the arena since start.
 func (r *Runner) endSet(start int) evset {
 	return evset(r.arena[start:len(r.arena):len(r.arena)])
 }

@@ -124,10 +124,7 @@ func Evaluate(ctx context.Context, data *Data, measures []*dsl.Measure, opts ...
 		aggs[w] = agg
 		g.Go(func() error {
 			wk := &worker{res: res, bound: bound, periods: periods, agg: agg, detail: cfg.detail}
-			wk.runners = make([]*dsl.Runner, len(bound))
-			for i, b := range bound {
-				wk.runners[i] = b.NewRunner(cfg.race)
-			}
+			wk.runners = dsl.NewRunners(bound, cfg.race)
 			for {
 				c := int(next.Add(1) - 1)
 				if c >= nChunks {
