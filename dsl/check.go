@@ -94,6 +94,9 @@ type compiled struct {
 	s func(*Runner) string
 	e func(*Runner) evset
 	l func(*Runner) []string
+	// codes is set when the value is a code set (see codeSet): the
+	// union of these value sets and literal codes.
+	codes []codeRef
 }
 
 func (c compiled) ok() bool { return c.k != kInvalid }
@@ -227,6 +230,11 @@ func (v identVisitor) Visit(n *ast.Node) {
 func (c *checker) memoize(d *define) compiled {
 	idx := slices.Index(c.m.defines, d)
 	fn := d.fn
+	if fn.codes != nil {
+		// A code set is a lookup already; kept as it is, it also folds
+		// into unions of code sets.
+		return fn
+	}
 	out := compiled{k: fn.k}
 	switch fn.k {
 	case kBool:

@@ -87,7 +87,7 @@ func init() {
 			if !ok {
 				return compiled{}
 			}
-			return compiled{k: kEvents, e: func(r *Runner) evset { return r.codeSet(r.vsSlot[vs]) }}
+			return c.codeSet([]codeRef{{i: vs}})
 		}},
 		"code": {sig: new(func(string, string) Events), literal: []int{0, 1}, build: func(c *checker, n *ast.CallNode, _ []compiled) compiled {
 			sysName, ok1 := c.literalString(n.Arguments[0], "a code system")
@@ -105,9 +105,20 @@ func init() {
 				k = len(c.m.codes)
 				c.m.codes = append(c.m.codes, lc)
 			}
-			return compiled{k: kEvents, e: func(r *Runner) evset { return r.codeSet(r.codeSlot[k]) }}
+			return c.codeSet([]codeRef{{lit: true, i: k}})
 		}},
-		"union": {sig: new(func(Events, Events, ...Events) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+		"union": {sig: new(func(Events, Events, ...Events) Events), build: func(c *checker, _ *ast.CallNode, a []compiled) compiled {
+			var refs []codeRef
+			for _, x := range a {
+				if x.codes == nil {
+					refs = nil
+					break
+				}
+				refs = append(refs, x.codes...)
+			}
+			if refs != nil {
+				return c.codeSet(refs)
+			}
 			fns := make([]func(*Runner) evset, len(a))
 			for i := range a {
 				fns[i] = a[i].e

@@ -162,6 +162,9 @@ func TestFunctions(t *testing.T) {
 		{`valueAtLeast(events("PHQ9"), 10)`, []string{"2025-06-14"}},
 		{`valueAbove(events("PHQ9"), 9)`, []string{"2025-06-14"}},
 		{`valueBelow(events("PHQ9"), 10)`, []string{"2025-03-01"}},
+		{`union(events("Visit"), code("CPT", "99213"))`, []string{"2025-03-10"}},
+		{`union(events("Visit"), events("Visit"))`, []string{"2025-03-10"}},
+		{`union(events("PHQ9"), between(events("DTaP"), date("2023-07-25"), date("2023-07-25")))`, []string{"2023-07-25", "2023-07-25", "2025-03-01", "2025-06-14"}},
 		{`union(events("Visit"), events("Depression"), events("PHQ9"))`, []string{"2025-03-01", "2025-03-10", "2025-03-10", "2025-03-12", "2025-06-14"}},
 		{`except(events("DTaP"), between(events("DTaP"), date("2023-07-25"), date("2023-07-25")))`, []string{"2023-07-20", "2023-09-01"}},
 		{`valueAtMost(events("PHQ9"), 9.5)`, []string{"2025-03-01"}},
@@ -245,5 +248,48 @@ func TestRaceRules(t *testing.T) {
 		{[]string{""}, RaceSingle, []string{"unknown"}},
 	} {
 		assert.Equal(t, tc.want, raceStrata(nil, tc.races, tc.rule), "%v %v", tc.races, tc.rule)
+	}
+}
+
+// TestNewRunnersShareIndex runs two measures sharing one event index over
+// members in turn, one of them twice, each measure asking for value sets
+// the other does not, and checks every result against a runner of its own.
+func TestNewRunnersShareIndex(t *testing.T) {
+	f := newFixture()
+	later := &fixture{member: f.member, codes: f.codes}
+	later.member.ID = "m2"
+	later.ev("2025-02-01 CVX 20")
+	later.ev("2025-03-10 CPT 99213")
+	later.ev("2025-04-01 LOINC 44261-6 v=12")
+	f.codes = later.codes
+	c := &Cohort{}
+	for _, sc := range f.codes {
+		c.Systems = append(c.Systems, sc[0])
+		c.Codes = append(c.Codes, sc[1])
+	}
+	measure := func(num string) *Bound {
+		src := "id: t\ntitle: T\nperiod: {start: 2025-01-01, end: 2025-12-31}\nvaluesets: [vs.yaml]\n" +
+			"groups:\n  g: {initial_population: \"true\", denominator: \"true\", numerator: '" + num + "'}\n"
+		m, err := Compile("t.yaml", []byte(src), testFS())
+		require.NoError(t, err)
+		b, _, err := m.Bind(c)
+		require.NoError(t, err)
+		return b
+	}
+	bounds := []*Bound{
+		measure(`countEvents(union(events("DTaP"), events("Visit"))) == 5`),
+		measure(`maxValue(events("PHQ9")) == 12 && countEvents(events("Visit")) == 1 && !exists(code("CPT", "99214"))`),
+	}
+	// the numerator of each measure, for f and for later
+	want := map[*fixture][]bool{f: {true, false}, later: {false, true}}
+	shared := NewRunners(bounds, RaceAloneOrInCombination)
+	for _, m := range []*fixture{f, later, later, f} {
+		for i, b := range bounds {
+			alone := b.NewRunner(RaceAloneOrInCombination)
+			require.NoError(t, alone.Run(b.m.Period(), 0, &m.member, m.events, m.spans))
+			require.NoError(t, shared[i].Run(b.m.Period(), 0, &m.member, m.events, m.spans))
+			assert.Equal(t, want[m][i], alone.Memberships[0].Has(metric.Numerator), "member %s, measure %d", m.member.ID, i)
+			assert.Equal(t, alone.Memberships, shared[i].Memberships, "member %s, measure %d", m.member.ID, i)
+		}
 	}
 }

@@ -1,23 +1,66 @@
 package dsl
 
-// eventIndex sorts one member's events into the code sets (value sets and
-// literal codes) of one or more bound measures. Scanning the member's
-// events for every events("X") or code(...) call cost a pass over them per
-// call, dozens of passes per member over the shipped measures; the index
-// makes one pass per member, on the first call, and every later call is a
-// slice lookup. Runners made together by NewRunners share one index, so a
-// member's events are sorted once for all of their measures.
+import (
+	"slices"
+	"strings"
+)
+
+// Code sets are the event sets chosen by code alone: events("X"),
+// code(...), and unions of code sets, which the compiler folds into one
+// code set so that a union of value sets costs no merging. Each measure
+// numbers its code sets (Measure.codeSets); Bind resolves each to the
+// cohort's code ids (Bound.setCodes).
+
+// codeRef names a value set (Measure.valueSets) or, when lit is set, a
+// literal code (Measure.codes) of the measure.
+type codeRef struct {
+	lit bool
+	i   int
+}
+
+// codeSet returns the event set of the codes of refs, registered with the
+// measure; equal sets share a number.
+func (c *checker) codeSet(refs []codeRef) compiled {
+	refs = slices.Clone(refs)
+	slices.SortFunc(refs, func(a, b codeRef) int {
+		if a.lit != b.lit {
+			if a.lit {
+				return 1
+			}
+			return -1
+		}
+		return a.i - b.i
+	})
+	refs = slices.Compact(refs)
+	i := slices.IndexFunc(c.m.codeSets, func(s []codeRef) bool { return slices.Equal(s, refs) })
+	if i < 0 {
+		i = len(c.m.codeSets)
+		c.m.codeSets = append(c.m.codeSets, refs)
+	}
+	return compiled{k: kEvents, codes: refs, e: func(r *Runner) evset { return r.codeSet(i) }}
+}
+
+// eventIndex sorts one member's events into code sets. Scanning the
+// member's events for every events("X") or code(...) call cost a pass
+// over them per call, dozens per member over the shipped measures; the
+// index makes one pass per member, on the first call, and every later
+// call is a slice lookup. Runners made together by NewRunners share one
+// index, so a member's events are sorted once for all of their measures.
+//
+// Slots are given to code sets on first use, not when runners are made:
+// the sets that only feed a union of code sets are never used, and
+// filling them for every member would be wasted.
 type eventIndex struct {
-	// The slots of code id c are slots[slotStart[c]:slotStart[c+1]]: every
-	// code set containing c, after merging code sets with equal members.
-	slotStart []int32
-	slots     []int32
+	// bySet gives the slot of each code set used so far, keyed by its
+	// code ids; byCode the slots containing each code id.
+	bySet  map[string]int32
+	byCode [][]int32
 
 	// key identifies the member the sets are for (see Runner.Run).
 	key   memberKey
 	ready bool
-	// sets[s] lists the member's events in code set s, ascending; filled
-	// lists its non-empty slots, so that reuse clears only those.
+	// sets[s] lists the member's events in slot s, ascending; filled
+	// lists the non-empty slots, so that reuse clears only those.
 	sets   [][]int32
 	filled []int32
 }
@@ -39,37 +82,8 @@ func memberKeyOf(m *Member, index int, events []Event) memberKey {
 	return k
 }
 
-// indexBuilder assigns slots to code sets while runners are made.
-type indexBuilder struct {
-	bySet  map[string]int32
-	byCode [][]int32 // per code id, its slots
-}
-
-// slot returns the slot of the code set made of codes (ascending ids),
-// shared with any equal set seen before.
-func (ib *indexBuilder) slot(codes []CodeID) int32 {
-	key := make([]byte, 0, 4*len(codes))
-	for _, c := range codes {
-		key = append(key, byte(c), byte(c>>8), byte(c>>16), byte(c>>24))
-	}
-	if s, ok := ib.bySet[string(key)]; ok {
-		return s
-	}
-	s := int32(len(ib.bySet))
-	ib.bySet[string(key)] = s
-	for _, c := range codes {
-		ib.byCode[c] = append(ib.byCode[c], s)
-	}
-	return s
-}
-
-func (ib *indexBuilder) index() *eventIndex {
-	ix := &eventIndex{slotStart: make([]int32, len(ib.byCode)+1), sets: make([][]int32, len(ib.bySet))}
-	for c, ss := range ib.byCode {
-		ix.slots = append(ix.slots, ss...)
-		ix.slotStart[c+1] = int32(len(ix.slots))
-	}
-	return ix
+func newEventIndex(ncodes int) *eventIndex {
+	return &eventIndex{bySet: map[string]int32{}, byCode: make([][]int32, ncodes)}
 }
 
 // use points the index at a member; the sets are built on first need.
@@ -79,16 +93,42 @@ func (ix *eventIndex) use(k memberKey) {
 	}
 }
 
-// set returns the member's events in code set slot, building the sets
+// slot returns the slot of the code set of codes (ascending code ids),
+// adding it, and filling it for the current member's events, if new.
+func (ix *eventIndex) slot(codes []CodeID, events []Event) int32 {
+	var key strings.Builder
+	for _, c := range codes {
+		key.Write([]byte{byte(c), byte(c >> 8), byte(c >> 16), byte(c >> 24)})
+	}
+	if s, ok := ix.bySet[key.String()]; ok {
+		return s
+	}
+	s := int32(len(ix.sets))
+	ix.bySet[key.String()] = s
+	ix.sets = append(ix.sets, nil)
+	for _, c := range codes {
+		ix.byCode[c] = append(ix.byCode[c], s)
+	}
+	if ix.ready {
+		for i := range events {
+			if _, ok := slices.BinarySearch(codes, events[i].Code); ok {
+				ix.add(s, int32(i))
+			}
+		}
+	}
+	return s
+}
+
+// set returns the member's events in slot s, building every slot's set
 // from events (the member's) on the first call for the member.
-func (ix *eventIndex) set(slot int32, events []Event) evset {
+func (ix *eventIndex) set(s int32, events []Event) evset {
 	if !ix.ready {
 		ix.build(events)
 	}
-	s := ix.sets[slot]
+	set := ix.sets[s]
 	// Sets are read-only: with spare capacity, a caller's append would
 	// write into the index.
-	return evset(s[:len(s):len(s)])
+	return evset(set[:len(set):len(set)])
 }
 
 func (ix *eventIndex) build(events []Event) {
@@ -97,13 +137,16 @@ func (ix *eventIndex) build(events []Event) {
 	}
 	ix.filled = ix.filled[:0]
 	for i := range events {
-		c := events[i].Code
-		for _, s := range ix.slots[ix.slotStart[c]:ix.slotStart[c+1]] {
-			if len(ix.sets[s]) == 0 {
-				ix.filled = append(ix.filled, s)
-			}
-			ix.sets[s] = append(ix.sets[s], int32(i))
+		for _, s := range ix.byCode[events[i].Code] {
+			ix.add(s, int32(i))
 		}
 	}
 	ix.ready = true
+}
+
+func (ix *eventIndex) add(s, event int32) {
+	if len(ix.sets[s]) == 0 {
+		ix.filled = append(ix.filled, s)
+	}
+	ix.sets[s] = append(ix.sets[s], event)
 }

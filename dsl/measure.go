@@ -29,6 +29,7 @@ type Measure struct {
 	attrs     []string // extra member attributes referenced
 	sources   []string // literals of fromSource
 	codes     []literalCode
+	codeSets  [][]codeRef // the event sets chosen by code alone
 	// nslots counts value slots: one per define, then one per let.
 	nslots int
 	// columns are the optional events columns expressions read.

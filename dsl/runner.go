@@ -41,12 +41,12 @@ type Cohort struct {
 // safe for concurrent use.
 type Bound struct {
 	m *Measure
-	// vsCodes lists the cohort's code ids in each value set, ascending.
-	vsCodes [][]CodeID
-	codes   []CodeID // per literal code; -1 when absent from the data
-	attrs   []*Attribute
-	sources []int16
-	ncodes  int
+	// setCodes lists the cohort's code ids in each of the measure's code
+	// sets, ascending.
+	setCodes [][]CodeID
+	attrs    []*Attribute
+	sources  []int16
+	ncodes   int
 }
 
 type literalCode struct{ system, code string }
@@ -66,6 +66,7 @@ func (m *Measure) Bind(c *Cohort) (*Bound, []metric.Warning, error) {
 	// A set whose codes merely do not occur is normal (nobody had
 	// anaphylaxis); a set none of whose code systems occurs in the data
 	// means the data or the value sets are not what the measure expects.
+	vsCodes := make([][]CodeID, 0, len(m.valueSets))
 	for _, v := range m.valueSets {
 		var ids []CodeID
 		for id := range c.Codes {
@@ -78,12 +79,13 @@ func (m *Measure) Bind(c *Cohort) (*Bound, []metric.Warning, error) {
 			warns = append(warns, metric.Warning{Measure: m.id, Code: "valueset-system-absent",
 				Message: fmt.Sprintf("value set %q (%s) uses code systems %s, none of which occurs in the data", v.Name, v.Pos, strings.Join(systems, ", "))})
 		}
-		b.vsCodes = append(b.vsCodes, ids)
+		vsCodes = append(vsCodes, ids)
 	}
 	index := map[literalCode]CodeID{}
 	for id := range c.Codes {
 		index[literalCode{c.Systems[id], c.Codes[id]}] = CodeID(id)
 	}
+	litCodes := make([]CodeID, 0, len(m.codes))
 	for _, lc := range m.codes {
 		id, ok := index[lc]
 		if !ok {
@@ -93,7 +95,20 @@ func (m *Measure) Bind(c *Cohort) (*Bound, []metric.Warning, error) {
 					Message: fmt.Sprintf("code %s %s: no %s code occurs in the data", lc.system, lc.code, lc.system)})
 			}
 		}
-		b.codes = append(b.codes, id)
+		litCodes = append(litCodes, id)
+	}
+	for _, refs := range m.codeSets {
+		var ids []CodeID
+		for _, ref := range refs {
+			switch {
+			case !ref.lit:
+				ids = append(ids, vsCodes[ref.i]...)
+			case litCodes[ref.i] >= 0:
+				ids = append(ids, litCodes[ref.i])
+			}
+		}
+		slices.Sort(ids)
+		b.setCodes = append(b.setCodes, slices.Compact(ids))
 	}
 	for _, name := range m.attrs {
 		i := slices.IndexFunc(c.Attributes, func(a Attribute) bool { return a.Name == name })
@@ -117,16 +132,15 @@ func (b *Bound) Measure() *Measure { return b.m }
 type Runner struct {
 	b  *Bound
 	ix *eventIndex
-	// vsSlot and codeSlot give the index slot of each value set and
-	// literal code of the measure; -1 for a code absent from the data.
-	vsSlot   []int32
-	codeSlot []int32
-	period   metric.Period
-	member   *Member
-	index    int
-	events   []Event
-	spans    []Span
-	race     RaceRule
+	// setSlot gives the index slot of each code set of the measure, -1
+	// before its first use.
+	setSlot []int32
+	period  metric.Period
+	member  *Member
+	index   int
+	events  []Event
+	spans   []Span
+	race    RaceRule
 
 	arena   []int32
 	gen     uint32
@@ -159,31 +173,17 @@ func (b *Bound) NewRunner(race RaceRule) *Runner {
 // run all of them for a member before the next. A runner's results stay
 // valid until any of them runs another member.
 func NewRunners(bounds []*Bound, race RaceRule) []*Runner {
-	ib := &indexBuilder{bySet: map[string]int32{}}
-	if len(bounds) > 0 {
-		ib.byCode = make([][]int32, bounds[0].ncodes)
-	}
 	out := make([]*Runner, len(bounds))
+	if len(bounds) == 0 {
+		return out
+	}
+	ix := newEventIndex(bounds[0].ncodes)
 	for i, b := range bounds {
-		if b.ncodes != len(ib.byCode) {
+		if b.ncodes != len(ix.byCode) {
 			panic("dsl: NewRunners of measures bound to different cohorts")
 		}
-		r := newRunner(b, race)
-		for _, codes := range b.vsCodes {
-			r.vsSlot = append(r.vsSlot, ib.slot(codes))
-		}
-		for _, c := range b.codes {
-			s := int32(-1)
-			if c >= 0 {
-				s = ib.slot([]CodeID{c})
-			}
-			r.codeSlot = append(r.codeSlot, s)
-		}
-		out[i] = r
-	}
-	ix := ib.index()
-	for _, r := range out {
-		r.ix = ix
+		out[i] = newRunner(b, race)
+		out[i].ix = ix
 	}
 	return out
 }
@@ -194,6 +194,7 @@ func newRunner(b *Bound, race RaceRule) *Runner {
 		b: b, race: race,
 		defGen: make([]uint32, n), bools: make([]bool, n), ints: make([]int64, n), floats: make([]float64, n),
 		strs: make([]string, n), evs: make([]evset, n), lists: make([][]string, n),
+		setSlot:     slices.Repeat([]int32{-1}, len(b.m.codeSets)),
 		Memberships: make([]metric.Membership, len(b.m.groups)),
 		strata:      make([][]string, len(b.m.strats)),
 		strataOK:    make([]bool, len(b.m.strats)),
@@ -281,10 +282,12 @@ func (m *Measure) StratifierApplies(i, g int) bool {
 	return m.strats[i].groups == nil || m.strats[i].groups[g]
 }
 
-// codeSet returns the member's events in index slot s (-1: none).
-func (r *Runner) codeSet(s int32) evset {
+// codeSet returns the member's events in code set i of the measure.
+func (r *Runner) codeSet(i int) evset {
+	s := r.setSlot[i]
 	if s < 0 {
-		return nil
+		s = r.ix.slot(r.b.setCodes[i], r.events)
+		r.setSlot[i] = s
 	}
 	return r.ix.set(s, r.events)
 }
