@@ -16,7 +16,7 @@ func adviseHugePages[T any](s []T) {
 		return
 	}
 	size := uintptr(len(s)) * unsafe.Sizeof(s[0])
-	if size < 64<<20 {
+	if size < 4<<20 {
 		return
 	}
 	const huge = 2 << 20

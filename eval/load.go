@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -129,6 +130,10 @@ type source struct {
 	table tableKind
 	name  string
 	read  func(ctx context.Context, cfg *loadConfig, p part) (int64, error)
+	// direct, for a Parquet events file of the canonical layout, replaces
+	// read: the file is read once the members are known (see
+	// readDirectEvents).
+	direct *directFile
 }
 
 // LoadDir loads the tables of a directory: for each table, the file
@@ -193,6 +198,11 @@ func fileSources(t tableKind, path string) ([]source, error) {
 	case ".csv":
 		return []source{csvFileSource(t, path)}, nil
 	case ".parquet":
+		if t == tEvents && directParquetEvents {
+			if df, ok := openDirectEvents(path); ok {
+				return []source{{table: t, name: path, direct: df}}, nil
+			}
+		}
 		return parquetSources(t, path)
 	case ".arrow", ".arrows", ".ipc", ".feather":
 		return []source{ipcSource(t, path)}, nil
@@ -220,6 +230,9 @@ func FromArrow(ctx context.Context, members, enrollment, events array.RecordRead
 
 // load reads every source concurrently into its own part, then merges the
 // parts in source order, so the result does not depend on scheduling.
+// Parquet event files of the canonical layout are read last, on every
+// core, once the members are known, so that their rows resolve member ids
+// straight to member indexes.
 func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) {
 	cfg := loadConfig{mem: memory.DefaultAllocator}
 	for _, o := range opts {
@@ -230,7 +243,12 @@ func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) 
 	errs := make([]error, len(srcs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
+	var direct []*directFile
 	for i, s := range srcs {
+		if s.direct != nil {
+			direct = append(direct, s.direct)
+			continue
+		}
 		parts[i] = newPart(s.table, s.name)
 		if ep, ok := parts[i].(*eventPart); ok {
 			ep.req = cfg.req
@@ -252,6 +270,30 @@ func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) 
 		}
 	}
 	d := &Data{requirements: cfg.req}
+	var mps []*memberPart
+	for _, p := range parts {
+		if mp, ok := p.(*memberPart); ok {
+			mps = append(mps, mp)
+		}
+	}
+	if err := buildMembers(d, mps); err != nil {
+		return nil, err
+	}
+	members := memberTable(d.Members)
+	if len(direct) > 0 {
+		dp, directRows, err := readDirectEvents(ctx, direct, members, &cfg)
+		if err != nil {
+			return nil, err
+		}
+		k := 0
+		for i, s := range srcs {
+			if s.direct != nil {
+				rows[i] = directRows[k]
+				k++
+			}
+		}
+		parts = append(parts, dp)
+	}
 	var unneeded int64
 	for i, s := range srcs {
 		// A file read as several sources (row groups) counts once.
@@ -260,57 +302,64 @@ func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) 
 		} else {
 			d.Reconciliation.Files = append(d.Reconciliation.Files, FileCount{Table: s.table.String(), File: s.name, Rows: rows[i]})
 		}
-		if ep, ok := parts[i].(*eventPart); ok {
+	}
+	for _, p := range parts {
+		if ep, ok := p.(*eventPart); ok {
 			unneeded += ep.unneeded
 		}
 	}
 	if unneeded > 0 {
 		d.Reconciliation.Unneeded = append(d.Reconciliation.Unneeded, SetAside{Table: tEvents.String(), Reason: "code in no value set of the measures loaded for", Rows: unneeded})
 	}
-	if err := build(d, parts, &cfg); err != nil {
+	if err := build(d, parts, members, &cfg); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-// build merges the parts into d: members sorted by id, attributes in the
-// same order, codes, claims and sources numbered in sorted order (so ids do
+// memberTable maps each member id to the member's index.
+func memberTable(members []Member) *keyTable {
+	t := &keyTable{}
+	t.reserve(len(members))
+	for i := range members {
+		id := members[i].ID
+		t.put(0, unsafe.Slice(unsafe.StringData(id), len(id)), int32(i))
+	}
+	return t
+}
+
+// build merges the parts into d (whose members are built already):
+// attributes in the same order, codes, claims and sources numbered in sorted order (so ids do
 // not depend on row order), and each member's spans and events grouped and
 // sorted.
-func build(d *Data, parts []part, cfg *loadConfig) error {
-	var mps []*memberPart
+func build(d *Data, parts []part, members *keyTable, cfg *loadConfig) error {
 	var sps []*spanPart
 	var eps []*eventPart
 	for _, p := range parts {
 		switch p := p.(type) {
-		case *memberPart:
-			mps = append(mps, p)
 		case *spanPart:
 			sps = append(sps, p)
 		case *eventPart:
 			eps = append(eps, p)
 		}
 	}
-	if err := buildMembers(d, mps); err != nil {
-		return err
-	}
-	index := make(map[string]int32, len(d.Members))
-	for i := range d.Members {
-		index[d.Members[i].ID] = int32(i)
-	}
 
 	// Replace each part's local member ids by member indexes, counting
 	// the rows set aside.
 	spanAside := newAside(tEnrollment)
 	for _, p := range sps {
-		spanAside.resolve(index, &p.ids, p.member)
+		spanAside.resolve(members, &p.ids, p.member)
 	}
 	eventAside := newAside(tEvents)
 	for _, p := range eps {
-		eventAside.resolve(index, &p.ids, p.member)
+		if p.resolved {
+			eventAside.ids.merge(&p.unknown)
+			continue
+		}
+		eventAside.resolve(members, &p.ids, p.member)
 	}
 	for _, a := range []*aside{spanAside, eventAside} {
-		if a.rows == 0 {
+		if a.ids.rows == 0 {
 			continue
 		}
 		s := a.setAside()
@@ -509,19 +558,18 @@ func copyAttr(dst *Attribute, i int, src *Attribute, j int) {
 
 // aside accounts for the rows of a table whose member is not in members.
 type aside struct {
-	table   tableKind
-	rows    int64
-	unknown map[string]bool
+	table tableKind
+	ids   unknownIDs
 }
 
-func newAside(t tableKind) *aside { return &aside{table: t, unknown: map[string]bool{}} }
+func newAside(t tableKind) *aside { return &aside{table: t} }
 
 // resolve replaces the local member ids of a part's rows by member
 // indexes, -1 for rows set aside.
-func (a *aside) resolve(index map[string]int32, ids *localIDs, member chunks[int32]) {
+func (a *aside) resolve(members *keyTable, ids *localIDs, member chunks[int32]) {
 	global := make([]int32, len(ids.s))
 	for i, s := range ids.s {
-		g, ok := index[s]
+		g, ok := members.get(0, unsafe.Slice(unsafe.StringData(s), len(s)))
 		if !ok {
 			g = -1
 		}
@@ -531,8 +579,7 @@ func (a *aside) resolve(index map[string]int32, ids *localIDs, member chunks[int
 		for k, m := range ms {
 			g := global[m]
 			if g < 0 {
-				a.rows++
-				a.unknown[ids.s[m]] = true
+				a.ids.note(ids.s[m])
 			}
 			ms[k] = g
 		}
@@ -544,12 +591,7 @@ const maxExamples = 5
 // setAside reports the rows set aside with the first ids in sort order as
 // examples, so the report does not depend on row order.
 func (a *aside) setAside() SetAside {
-	ids := make([]string, 0, len(a.unknown))
-	for s := range a.unknown {
-		ids = append(ids, s)
-	}
-	slices.Sort(ids)
-	return SetAside{Table: a.table.String(), Reason: "member_id not in members", Rows: a.rows, Examples: ids[:min(len(ids), maxExamples)]}
+	return SetAside{Table: a.table.String(), Reason: "member_id not in members", Rows: a.ids.rows, Examples: a.ids.examples}
 }
 
 // group concatenates the rows of the parts member by member (a counting
@@ -606,10 +648,14 @@ func group[P any, T any](members []Member, parts []P, rows func(P) (chunks[int32
 						if g < lo || g >= hi {
 							continue
 						}
+						// fix rewrites the row in place in out: given &r,
+						// the closure call would move r to the heap, one
+						// allocation per row.
+						o := &out[next[g]]
+						*o = r
 						if fix != nil {
-							fix(&r)
+							fix(o)
 						}
-						out[next[g]] = r
 						next[g]++
 					}
 				}

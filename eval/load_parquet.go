@@ -50,6 +50,19 @@ func parquetSources(t tableKind, path string) ([]source, error) {
 
 // parquetRowGroups returns the row count of each row group of a file.
 func parquetRowGroups(path string) ([]int64, error) {
+	md, err := parquetMetadata(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int64, md.NumRowGroups())
+	for i := range out {
+		out[i] = md.RowGroup(i).NumRows()
+	}
+	return out, nil
+}
+
+// parquetMetadata reads the footer of a Parquet file.
+func parquetMetadata(path string) (*metadata.FileMetaData, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -60,12 +73,7 @@ func parquetRowGroups(path string) ([]int64, error) {
 		return nil, err
 	}
 	defer pf.Close()
-	md := pf.MetaData()
-	out := make([]int64, md.NumRowGroups())
-	for i := range out {
-		out[i] = md.RowGroup(i).NumRows()
-	}
-	return out, nil
+	return pf.MetaData(), nil
 }
 
 // parquetSource reads the row groups rgs (nil: all) of a Parquet file in
