@@ -17,8 +17,8 @@
 // # Concurrency
 //
 // A *Measure and a *Bound are immutable and safe for concurrent use. A
-// *Runner holds one goroutine's scratch memory: create one per goroutine,
-// or one set per goroutine with NewRunners, whose runners share it.
+// *Runner (one measure) or *Runners (several, sharing per-member work)
+// holds one goroutine's scratch memory: create one per goroutine.
 //
 // # Safety
 //

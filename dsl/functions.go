@@ -55,15 +55,15 @@ func init() {
 		}},
 		"birthday": {sig: new(func(int) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			k := a[0].i
-			return compiled{k: kInt, i: func(r *Runner) int64 { return int64(r.member.BirthDate.AddYears(clampInt(k(r)))) }}
+			return compiled{k: kInt, i: func(r *Runner) int64 { return r.memberDate(birthday, k(r)) }}
 		}},
 		"ageOn": {sig: new(func(int) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			d := a[0].i
-			return compiled{k: kInt, i: func(r *Runner) int64 { return monthsBetween(r.member.BirthDate, d(r)) / 12 }}
+			return compiled{k: kInt, i: func(r *Runner) int64 { return r.memberDate(monthsOld, d(r)) / 12 }}
 		}},
 		"ageInMonthsOn": {sig: new(func(int) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			d := a[0].i
-			return compiled{k: kInt, i: func(r *Runner) int64 { return monthsBetween(r.member.BirthDate, d(r)) }}
+			return compiled{k: kInt, i: func(r *Runner) int64 { return r.memberDate(monthsOld, d(r)) }}
 		}},
 		"daysBetween": {sig: new(func(int, int) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x, y := a[0].i, a[1].i

@@ -44,8 +44,8 @@ func (c *checker) codeSet(refs []codeRef) compiled {
 // member's events for every events("X") or code(...) call cost a pass
 // over them per call, dozens per member over the shipped measures; the
 // index makes one pass per member, on the first call, and every later
-// call is a slice lookup. Runners made together by NewRunners share one
-// index, so a member's events are sorted once for all of their measures.
+// call is a slice lookup. The runners of one Runners share one index, so
+// a member's events are sorted once for all of their measures.
 //
 // Slots are given to code sets on first use, not when runners are made:
 // the sets that only feed a union of code sets are never used, and
@@ -56,41 +56,12 @@ type eventIndex struct {
 	bySet  map[string]int32
 	byCode [][]int32
 
-	// key identifies the member the sets are for (see Runner.Run).
-	key   memberKey
+	// ready is set once the sets are built for the current member.
 	ready bool
 	// sets[s] lists the member's events in slot s, ascending; filled
 	// lists the non-empty slots, so that reuse clears only those.
 	sets   [][]int32
 	filled []int32
-}
-
-// memberKey is what Run knows of a member: its row, its index and the
-// address and length of its events. A changed key means a new member.
-type memberKey struct {
-	member *Member
-	index  int
-	first  *Event
-	events int
-}
-
-func memberKeyOf(m *Member, index int, events []Event) memberKey {
-	k := memberKey{member: m, index: index, events: len(events)}
-	if len(events) > 0 {
-		k.first = &events[0]
-	}
-	return k
-}
-
-func newEventIndex(ncodes int) *eventIndex {
-	return &eventIndex{bySet: map[string]int32{}, byCode: make([][]int32, ncodes)}
-}
-
-// use points the index at a member; the sets are built on first need.
-func (ix *eventIndex) use(k memberKey) {
-	if k != ix.key {
-		ix.key, ix.ready = k, false
-	}
 }
 
 // slot returns the slot of the code set of codes (ascending code ids),

@@ -131,7 +131,7 @@ func (b *Bound) Measure() *Measure { return b.m }
 // its own.
 type Runner struct {
 	b  *Bound
-	ix *eventIndex
+	sh *shared
 	// setSlot gives the index slot of each code set of the measure, -1
 	// before its first use.
 	setSlot []int32
@@ -164,34 +164,57 @@ type Runner struct {
 
 // NewRunner returns a Runner for b.
 func (b *Bound) NewRunner(race RaceRule) *Runner {
-	return NewRunners([]*Bound{b}, race)[0]
+	return newRunner(b, race, newShared(b.ncodes))
 }
 
-// NewRunners returns a Runner for each of bounds, which must be bound to
-// one cohort. The runners share per-member work, such as sorting the
-// member's events into value sets, so they must be used by one goroutine:
-// run all of them for a member before the next. A runner's results stay
-// valid until any of them runs another member.
-func NewRunners(bounds []*Bound, race RaceRule) []*Runner {
-	out := make([]*Runner, len(bounds))
-	if len(bounds) == 0 {
-		return out
+// Runners evaluates several bound measures one member at a time, sharing
+// the work that does not depend on the measure, such as sorting the
+// member's events into value sets, which a Runner per measure would do
+// once per measure. It is not safe for concurrent use: give each
+// goroutine its own.
+type Runners struct {
+	runners []*Runner
+	sh      *shared
+	member  *Member
+	index   int
+	events  []Event
+	spans   []Span
+}
+
+// NewRunners returns Runners for bounds, which must be bound to one
+// cohort.
+func NewRunners(bounds []*Bound, race RaceRule) *Runners {
+	rs := &Runners{runners: make([]*Runner, len(bounds))}
+	if len(bounds) > 0 {
+		rs.sh = newShared(bounds[0].ncodes)
 	}
-	ix := newEventIndex(bounds[0].ncodes)
 	for i, b := range bounds {
-		if b.ncodes != len(ix.byCode) {
+		if b.ncodes != len(rs.sh.index.byCode) {
 			panic("dsl: NewRunners of measures bound to different cohorts")
 		}
-		out[i] = newRunner(b, race)
-		out[i].ix = ix
+		rs.runners[i] = newRunner(b, race, rs.sh)
 	}
-	return out
+	return rs
 }
 
-func newRunner(b *Bound, race RaceRule) *Runner {
+// Member starts the next member, with the arguments of Runner.Run. The
+// results of every runner stay valid until the next Member.
+func (rs *Runners) Member(index int, m *Member, events []Event, spans []Span) {
+	rs.sh.reset()
+	rs.index, rs.member, rs.events, rs.spans = index, m, events, spans
+}
+
+// Run evaluates measure i (of the bounds given to NewRunners) for the
+// current member, and returns its runner for the results.
+func (rs *Runners) Run(i int, period metric.Period) (*Runner, error) {
+	r := rs.runners[i]
+	return r, r.run(period, rs.index, rs.member, rs.events, rs.spans)
+}
+
+func newRunner(b *Bound, race RaceRule, sh *shared) *Runner {
 	n := b.m.nslots
 	return &Runner{
-		b: b, race: race,
+		b: b, race: race, sh: sh,
 		defGen: make([]uint32, n), bools: make([]bool, n), ints: make([]int64, n), floats: make([]float64, n),
 		strs: make([]string, n), evs: make([]evset, n), lists: make([][]string, n),
 		setSlot:     slices.Repeat([]int32{-1}, len(b.m.codeSets)),
@@ -226,6 +249,11 @@ func (r *Runner) fail(pos Pos, msg string) {
 // package eval sorts them. Results are in Memberships and Stratum until
 // the next Run.
 func (r *Runner) Run(period metric.Period, index int, m *Member, events []Event, spans []Span) error {
+	r.sh.reset()
+	return r.run(period, index, m, events, spans)
+}
+
+func (r *Runner) run(period metric.Period, index int, m *Member, events []Event, spans []Span) error {
 	r.gen++
 	if r.gen == 0 {
 		clear(r.defGen)
@@ -233,7 +261,6 @@ func (r *Runner) Run(period metric.Period, index int, m *Member, events []Event,
 	}
 	r.arena = r.arena[:0]
 	r.period, r.index, r.member, r.events, r.spans = period, index, m, events, spans
-	r.ix.use(memberKeyOf(m, index, events))
 	r.err = nil
 	r.cur = r.cur[:0]
 	clear(r.strataOK)
@@ -286,10 +313,10 @@ func (m *Measure) StratifierApplies(i, g int) bool {
 func (r *Runner) codeSet(i int) evset {
 	s := r.setSlot[i]
 	if s < 0 {
-		s = r.ix.slot(r.b.setCodes[i], r.events)
+		s = r.sh.index.slot(r.b.setCodes[i], r.events)
 		r.setSlot[i] = s
 	}
-	return r.ix.set(s, r.events)
+	return r.sh.index.set(s, r.events)
 }
 
 // endSet returns the set appended to the arena since start.

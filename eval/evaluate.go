@@ -161,7 +161,7 @@ func setAsideWarning(s SetAside) metric.Warning {
 type worker struct {
 	res     *Result
 	bound   []*dsl.Bound
-	runners []*dsl.Runner
+	runners *dsl.Runners
 	periods []metric.Period
 	agg     *aggregate
 	detail  bool
@@ -188,9 +188,10 @@ func (w *worker) chunk(lo, hi int) (err error) {
 		m := &d.Members[member]
 		events := d.Events[m.EventsStart:m.EventsEnd]
 		spans := d.Spans[m.SpansStart:m.SpansEnd]
-		for mi = range w.runners {
-			r := w.runners[mi]
-			if err := r.Run(w.periods[mi], member, m, events, spans); err != nil {
+		w.runners.Member(member, m, events, spans)
+		for mi = range w.bound {
+			r, err := w.runners.Run(mi, w.periods[mi])
+			if err != nil {
 				return err
 			}
 			if err := w.count(mi, member, r); err != nil {
@@ -206,11 +207,16 @@ func (w *worker) count(mi, member int, r *dsl.Runner) error {
 	ma := &w.agg.measures[mi]
 	anyIP := false
 	for g, ms := range r.Memberships {
+		// Outside the initial population a member is in no population
+		// (ms is 0), and counts nothing.
+		if ms == 0 {
+			continue
+		}
 		ma.groups[g].Add(ms)
 		if w.detail {
 			w.res.membership[mi][g][member] = ms
 		}
-		anyIP = anyIP || ms.Has(metric.InitialPopulation)
+		anyIP = true
 	}
 	if !anyIP {
 		return nil
@@ -292,11 +298,11 @@ func (w *worker) add(mi, s int, r *dsl.Runner, vals []string) {
 		}
 		w.key = append(w.key, v...)
 	}
-	strata := w.agg.measures[mi].strata[s]
-	st, ok := strata[string(w.key)]
-	if !ok {
-		st = &stratumAgg{values: append([]string(nil), vals...), groups: make([]metric.Counts, len(r.Memberships))}
-		strata[string(w.key)] = st
+	strata := &w.agg.measures[mi].strata[s]
+	st := strata.find(w.key)
+	if st == nil {
+		st = &stratumAgg{key: string(w.key), values: append([]string(nil), vals...), groups: make([]metric.Counts, len(r.Memberships))}
+		strata.add(st)
 	}
 	for g, ms := range r.Memberships {
 		if ms.Has(metric.InitialPopulation) && meas.StratifierApplies(s, g) {
@@ -311,22 +317,56 @@ type aggregate struct {
 
 type measureAgg struct {
 	groups []metric.Counts
-	strata []map[string]*stratumAgg
+	strata []strataTable // per stratifier
 }
 
 type stratumAgg struct {
+	key    string // the values joined by NUL
 	values []string
 	groups []metric.Counts
+}
+
+// strataTable holds one stratifier's strata. Most stratifiers have a few
+// values (sexes, races, age bands), which comparing keys in a short list
+// finds faster than hashing; past strataListMax a map takes over.
+type strataTable struct {
+	list  []*stratumAgg // in order of first appearance
+	byKey map[string]*stratumAgg
+}
+
+const strataListMax = 16
+
+// find returns the stratum of key, or nil.
+func (t *strataTable) find(key []byte) *stratumAgg {
+	if t.byKey != nil {
+		return t.byKey[string(key)]
+	}
+	for _, st := range t.list {
+		if st.key == string(key) {
+			return st
+		}
+	}
+	return nil
+}
+
+func (t *strataTable) add(st *stratumAgg) {
+	t.list = append(t.list, st)
+	if t.byKey == nil && len(t.list) > strataListMax {
+		t.byKey = make(map[string]*stratumAgg, 2*len(t.list))
+		for _, s := range t.list {
+			t.byKey[s.key] = s
+		}
+	}
+	if t.byKey != nil {
+		t.byKey[st.key] = st
+	}
 }
 
 func newAggregate(ms []*dsl.Measure) *aggregate {
 	a := &aggregate{measures: make([]measureAgg, len(ms))}
 	for i, m := range ms {
 		a.measures[i].groups = make([]metric.Counts, len(m.GroupIDs()))
-		a.measures[i].strata = make([]map[string]*stratumAgg, len(m.StratifierIDs()))
-		for s := range a.measures[i].strata {
-			a.measures[i].strata[s] = map[string]*stratumAgg{}
-		}
+		a.measures[i].strata = make([]strataTable, len(m.StratifierIDs()))
 	}
 	return a
 }
@@ -340,10 +380,10 @@ func (a *aggregate) result(i int, m *dsl.Measure, period metric.Period, others [
 			mine.groups[g].Merge(o.measures[i].groups[g])
 		}
 		for s, strata := range o.measures[i].strata {
-			for k, st := range strata {
-				t, ok := mine.strata[s][k]
-				if !ok {
-					mine.strata[s][k] = st
+			for _, st := range strata.list {
+				t := mine.strata[s].find([]byte(st.key))
+				if t == nil {
+					mine.strata[s].add(st)
 					continue
 				}
 				for g := range t.groups {
@@ -363,7 +403,7 @@ func (a *aggregate) result(i int, m *dsl.Measure, period metric.Period, others [
 			for _, c := range m.StratifierCross(s) {
 				st.Components = append(st.Components, sids[c])
 			}
-			for _, agg := range mine.strata[s] {
+			for _, agg := range mine.strata[s].list {
 				if agg.groups[g].InitialPopulation > 0 {
 					st.Strata = append(st.Strata, metric.Stratum{Values: agg.values, Counts: agg.groups[g]})
 				}
