@@ -280,19 +280,19 @@ func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) 
 		return nil, err
 	}
 	members := memberTable(d.Members)
+	var de *directEvents
 	if len(direct) > 0 {
-		dp, directRows, err := readDirectEvents(ctx, direct, members, &cfg)
-		if err != nil {
+		var err error
+		if de, err = scanDirectEvents(ctx, direct, members, &cfg); err != nil {
 			return nil, err
 		}
 		k := 0
 		for i, s := range srcs {
 			if s.direct != nil {
-				rows[i] = directRows[k]
+				rows[i] = de.rows[k]
 				k++
 			}
 		}
-		parts = append(parts, dp)
 	}
 	var unneeded int64
 	for i, s := range srcs {
@@ -308,10 +308,13 @@ func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) 
 			unneeded += ep.unneeded
 		}
 	}
+	if de != nil {
+		unneeded += de.unneeded
+	}
 	if unneeded > 0 {
 		d.Reconciliation.Unneeded = append(d.Reconciliation.Unneeded, SetAside{Table: tEvents.String(), Reason: "code in no value set of the measures loaded for", Rows: unneeded})
 	}
-	if err := build(d, parts, members, &cfg); err != nil {
+	if err := build(ctx, d, parts, de, members, &cfg); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -332,7 +335,7 @@ func memberTable(members []Member) *keyTable {
 // attributes in the same order, codes, claims and sources numbered in sorted order (so ids do
 // not depend on row order), and each member's spans and events grouped and
 // sorted.
-func build(d *Data, parts []part, members *keyTable, cfg *loadConfig) error {
+func build(ctx context.Context, d *Data, parts []part, de *directEvents, members *keyTable, cfg *loadConfig) error {
 	var sps []*spanPart
 	var eps []*eventPart
 	for _, p := range parts {
@@ -352,11 +355,10 @@ func build(d *Data, parts []part, members *keyTable, cfg *loadConfig) error {
 	}
 	eventAside := newAside(tEvents)
 	for _, p := range eps {
-		if p.resolved {
-			eventAside.ids.merge(&p.unknown)
-			continue
-		}
 		eventAside.resolve(members, &p.ids, p.member)
+	}
+	if de != nil {
+		eventAside.ids.merge(&de.unknown)
 	}
 	for _, a := range []*aside{spanAside, eventAside} {
 		if a.ids.rows == 0 {
@@ -376,7 +378,7 @@ func build(d *Data, parts []part, members *keyTable, cfg *loadConfig) error {
 
 	// Spans.
 	spans, err := group(d.Members, sps, func(p *spanPart) (chunks[int32], chunks[Span]) { return p.member, p.spans },
-		func(m *Member, s, e int32) { m.SpansStart, m.SpansEnd = s, e }, nil)
+		func(m *Member, s, e int32) { m.SpansStart, m.SpansEnd = s, e }, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -402,6 +404,11 @@ func build(d *Data, parts []part, members *keyTable, cfg *loadConfig) error {
 		}
 		codes = appendUsed(codes, p.codes.list, usedCode)
 		sources = appendUsed(sources, p.sources.s, usedSource)
+	}
+	if de != nil {
+		dc, usedCode, ds, usedSource := de.used()
+		codes = appendUsed(codes, dc, usedCode)
+		sources = appendUsed(sources, ds, usedSource)
 	}
 	codes = sortedSet(codes, func(a, b [2]string) int {
 		if c := strings.Compare(a[0], b[0]); c != 0 {
@@ -434,7 +441,7 @@ func build(d *Data, parts []part, members *keyTable, cfg *loadConfig) error {
 					e.Source = sourceID[e.Source]
 				}
 			}
-		})
+		}, directExtra(ctx, d, de))
 	if err != nil {
 		return err
 	}
@@ -600,8 +607,11 @@ func (a *aside) setAside() SetAside {
 // runs on every core: each goroutine reads all rows but writes only those
 // of its own range of members, keeping the order of the parts and rows.
 // The parts' rows are freed once all goroutines are done.
-func group[P any, T any](members []Member, parts []P, rows func(P) (chunks[int32], chunks[T]), set func(*Member, int32, int32), remap func(P) func(*T)) ([]T, error) {
+func group[P any, T any](members []Member, parts []P, rows func(P) (chunks[int32], chunks[T]), set func(*Member, int32, int32), remap func(P) func(*T), extra *extraRows[T]) ([]T, error) {
 	start := make([]int, len(members)+1)
+	if extra != nil {
+		extra.count(start)
+	}
 	for _, p := range parts {
 		member, _ := rows(p)
 		for _, ms := range member {
@@ -669,7 +679,41 @@ func group[P any, T any](members []Member, parts []P, rows func(P) (chunks[int32
 			rs[c], member[c] = nil, nil
 		}
 	}
+	if extra != nil {
+		if err := extra.fill(out, next); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// extraRows are rows of a table not held in parts: the direct Parquet
+// reader's events, decoded a second time straight into their place.
+type extraRows[T any] struct {
+	// count adds each member's rows to start[member+1].
+	count func(start []int)
+	// fill writes the rows to out, member m's at next[m] onwards.
+	fill func(out []T, next []int) error
+}
+
+// directExtra is the direct reader's events for group, nil without any.
+func directExtra(ctx context.Context, d *Data, de *directEvents) *extraRows[Event] {
+	if de == nil {
+		return nil
+	}
+	return &extraRows[Event]{count: de.count, fill: func(out []Event, next []int) error {
+		codes, _, sources, _ := de.used()
+		codeID := make([]CodeID, len(codes))
+		for i, c := range codes {
+			codeID[i], _ = d.Codes.Lookup(c[0], c[1])
+		}
+		sourceID := make([]int16, len(sources))
+		for i, s := range sources {
+			j, _ := slices.BinarySearch(d.Sources, s)
+			sourceID[i] = int16(j)
+		}
+		return de.fill(ctx, out, next, codeID, sourceID)
+	}}
 }
 
 // sortRuns sorts each member's run of xs, members split among goroutines.

@@ -162,76 +162,174 @@ func (r *eventRegistry) source(s string) int32 {
 	return r.sources.id(s)
 }
 
-// groupResult is what the direct reader keeps of one row group.
-type groupResult struct {
-	member   chunks[int32] // member index of each kept event
-	events   chunks[Event] // Code and Source index the registry
+// groupKeys is what the first pass keeps of one row group: for each kept
+// row (a row whose code the measures need and whose member is known), in
+// row order, its member (replaced by the row's place in Data.Events before
+// the second pass), code and source, and which rows were kept. That
+// is 10 bytes a kept row, where holding the whole event until the rows are
+// grouped by member would take 36 and, with the grouped copy, twice the
+// events' memory at the peak.
+type groupKeys struct {
+	member   []int32
+	code     []int32 // registry code
+	source   []int16 // registry source, -1 null; nil when not read
+	kept     []uint64
 	unneeded int64
 	unknown  unknownIDs
 	err      error
 }
 
-// readDirectEvents reads the files' row groups on every core, resolving
-// member ids against members. It returns one event part whose member
-// indexes are already global, and the rows read of each file.
-func readDirectEvents(ctx context.Context, files []*directFile, members *keyTable, cfg *loadConfig) (*eventPart, []int64, error) {
-	type task struct{ file, group int }
-	var tasks []task
-	for fi, f := range files {
-		for g := range f.groupRows {
-			tasks = append(tasks, task{fi, g})
-		}
-	}
-	reg := &eventRegistry{req: cfg.req, codes: localCodes{raw: map[[2]string]int32{}, norm: map[[2]string]int32{}}, sources: newLocalIDs()}
-	results := make([]groupResult, len(tasks))
+// directEvents is the direct reading of Parquet event files in two
+// passes. scanDirectEvents decodes the columns that decide whether a row
+// is kept and for whom (member_id, system, code), checks every required
+// cell, and keeps the groupKeys; once every table is read, the load knows
+// each member's number of events and the final code and source ids, and
+// fill decodes the other columns straight into each event's final place.
+type directEvents struct {
+	files   []*directFile
+	tasks   []directTask
+	groups  []groupKeys
+	reg     *eventRegistry
+	members *keyTable
+	req     *dsl.Requirements
+	// rows read of each file; unneeded and unknown add up the groups'.
+	rows     []int64
+	unneeded int64
+	unknown  unknownIDs
+}
+
+type directTask struct{ file, group int }
+
+// eachGroup runs fn on every row group of the files, on every core,
+// stopping at the first error fn returns. fn's worker is its own.
+func (de *directEvents) eachGroup(ctx context.Context, fn func(ctx context.Context, w *eventWorker, k int) error) error {
 	var next atomic.Int64
-	var failed atomic.Bool
 	g, gctx := errgroup.WithContext(ctx)
-	for range min(runtime.GOMAXPROCS(0), len(tasks)) {
+	for range min(runtime.GOMAXPROCS(0), len(de.tasks)) {
 		g.Go(func() error {
-			w := newEventWorker(reg, members, cfg.req)
+			w := newEventWorker(de.reg, de.members, de.req)
 			defer w.close()
 			for {
 				k := int(next.Add(1) - 1)
-				if k >= len(tasks) || failed.Load() {
+				if k >= len(de.tasks) {
 					return nil
 				}
 				if err := gctx.Err(); err != nil {
 					return err
 				}
-				t := tasks[k]
-				results[k] = w.readGroup(gctx, files[t.file], t.group)
-				if results[k].err != nil {
-					// Later row groups are not needed: the error of the
-					// earliest failing one is reported.
-					failed.Store(true)
+				if err := fn(gctx, w, k); err != nil {
+					return err
 				}
 			}
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, nil, err
+		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, nil, err
-	}
-	p := newPart(tEvents, "").(*eventPart)
-	p.resolved = true
-	rows := make([]int64, len(files))
-	for k, t := range tasks {
-		r := &results[k]
-		if r.err != nil {
-			return nil, nil, r.err
+	return ctx.Err()
+}
+
+// scanDirectEvents makes the first pass over the files, resolving member
+// ids against members. A bad cell fails with the first bad cell of the
+// earliest failing row group, the cell the pqarrow path reports.
+func scanDirectEvents(ctx context.Context, files []*directFile, members *keyTable, cfg *loadConfig) (*directEvents, error) {
+	de := &directEvents{files: files, members: members, req: cfg.req, rows: make([]int64, len(files)),
+		reg: &eventRegistry{req: cfg.req, codes: localCodes{raw: map[[2]string]int32{}, norm: map[[2]string]int32{}}, sources: newLocalIDs()}}
+	for fi, f := range files {
+		for g := range f.groupRows {
+			de.tasks = append(de.tasks, directTask{fi, g})
 		}
-		rows[t.file] += files[t.file].groupRows[t.group]
-		p.member = append(p.member, r.member...)
-		p.events = append(p.events, r.events...)
-		p.unneeded += r.unneeded
-		p.unknown.merge(&r.unknown)
 	}
-	p.codes = reg.codes
-	p.sources = reg.sources
-	return p, rows, nil
+	de.groups = make([]groupKeys, len(de.tasks))
+	var failed atomic.Bool
+	err := de.eachGroup(ctx, func(ctx context.Context, w *eventWorker, k int) error {
+		if failed.Load() {
+			return nil // the error of an earlier row group is reported
+		}
+		t := de.tasks[k]
+		de.groups[k] = w.scanGroup(ctx, files[t.file], t.group)
+		if de.groups[k].err != nil {
+			failed.Store(true)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for k, t := range de.tasks {
+		gk := &de.groups[k]
+		if gk.err != nil {
+			return nil, gk.err
+		}
+		de.rows[t.file] += files[t.file].groupRows[t.group]
+		de.unneeded += gk.unneeded
+		de.unknown.merge(&gk.unknown)
+	}
+	return de, nil
+}
+
+// codes returns the registry's codes and sources and which of them kept
+// events use.
+func (de *directEvents) used() (codes [][2]string, usedCode []bool, sources []string, usedSource []bool) {
+	codes, sources = de.reg.codes.list, de.reg.sources.s
+	usedCode, usedSource = make([]bool, len(codes)), make([]bool, len(sources))
+	for k := range de.groups {
+		for _, c := range de.groups[k].code {
+			usedCode[c] = true
+		}
+		for _, s := range de.groups[k].source {
+			if s >= 0 {
+				usedSource[s] = true
+			}
+		}
+	}
+	return
+}
+
+// count adds each member's kept events to start[member+1].
+func (de *directEvents) count(start []int) {
+	for k := range de.groups {
+		for _, m := range de.groups[k].member {
+			start[m+1]++
+		}
+	}
+}
+
+// fill makes the second pass: it decodes the remaining columns of every
+// kept row and writes the event to out at its member's next free place,
+// next[member] onwards. codeID and sourceID map registry ids to the
+// cohort's.
+//
+// The places are assigned first, in row order, by one goroutine per range
+// of members, each overwriting its members' entries of the kept rows'
+// member column with their places: the row groups can then be filled
+// concurrently with plain stores. (An atomic add per row would be simpler,
+// but on x86 it waits for every earlier store, and so for each event's
+// cache miss in turn.)
+func (de *directEvents) fill(ctx context.Context, out []Event, next []int, codeID []CodeID, sourceID []int16) error {
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := int32(w*len(next)/workers), int32((w+1)*len(next)/workers)
+		wg.Go(func() {
+			for k := range de.groups {
+				ms := de.groups[k].member
+				for j, m := range ms {
+					if m >= lo && m < hi {
+						ms[j] = int32(next[m])
+						next[m]++
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return de.eachGroup(ctx, func(ctx context.Context, w *eventWorker, k int) error {
+		t := de.tasks[k]
+		err := w.fillGroup(ctx, de.files[t.file], t.group, &de.groups[k], out, codeID, sourceID)
+		de.groups[k] = groupKeys{} // free its keys as soon as it is done
+		return err
+	})
 }
 
 // eventWorker reads row groups one after another, reusing its open files,
@@ -317,40 +415,53 @@ func (e *rowError) note(row, spec int, msg string) {
 	}
 }
 
-func (w *eventWorker) readGroup(ctx context.Context, f *directFile, g int) (res groupResult) {
-	fail := func(err error) groupResult {
-		return groupResult{err: &DataError{File: f.path, Table: tEvents.String(), RowGroup: g, Msg: fmt.Sprintf("invalid Parquet file: %v", err), err: err}}
-	}
+// columns opens the column chunks of row group g that the load reads
+// among specs.
+func (w *eventWorker) columns(f *directFile, g int, specs ...int) (*file.RowGroupReader, [eClaim + 1]file.ColumnChunkReader, error) {
+	var cols [eClaim + 1]file.ColumnChunkReader
 	pf, err := w.reader(f.path)
 	if err != nil {
-		return fail(err)
+		return nil, cols, err
 	}
 	rg := pf.RowGroup(g)
-	read := func(s int) bool { return f.layout[s] >= 0 && eventColumnNeeded(w.req, eventSpecs[s].name) }
-	column := func(s int) (file.ColumnChunkReader, error) { return rg.Column(f.layout[s]) }
-	var cols [eClaim + 1]file.ColumnChunkReader
-	for s := range cols {
-		if read(s) {
-			if cols[s], err = column(s); err != nil {
-				return fail(err)
+	for _, s := range specs {
+		if f.layout[s] >= 0 && eventColumnNeeded(w.req, eventSpecs[s].name) {
+			if cols[s], err = rg.Column(f.layout[s]); err != nil {
+				return nil, cols, err
 			}
 		}
 	}
+	return rg, cols, nil
+}
+
+func invalidParquet(f *directFile, g int, err error) *DataError {
+	return &DataError{File: f.path, Table: tEvents.String(), RowGroup: g, Msg: fmt.Sprintf("invalid Parquet file: %v", err), err: err}
+}
+
+// scanGroup is the first pass over row group g.
+func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res groupKeys) {
+	_, cols, err := w.columns(f, g, eMember, eDate, eSystem, eCode, eSource)
+	if err != nil {
+		return groupKeys{err: invalidParquet(f, g, err)}
+	}
 	n := int(f.groupRows[g])
+	res.kept = make([]uint64, (n+63)/64)
+	if cols[eSource] != nil {
+		res.source = []int16{}
+	}
 	for lo := 0; lo < n; lo += directRows {
 		if err := ctx.Err(); err != nil {
-			return groupResult{err: err}
+			return groupKeys{err: err}
 		}
 		m := min(directRows, n-lo)
 		w.resize(m)
 		bad := rowError{row: -1}
-		if err := w.decode(cols, m, &bad); err != nil {
-			return fail(err)
+		if err := w.decodeKeys(cols, m, &bad); err != nil {
+			return groupKeys{err: invalidParquet(f, g, err)}
 		}
 		if bad.row >= 0 {
 			row := f.groupFirst[g] + int64(lo+bad.row)
-			res.err = &DataError{File: f.path, Table: tEvents.String(), Column: eventSpecs[bad.spec].name, Row: row, RowGroup: g, Msg: bad.msg}
-			return res
+			return groupKeys{err: &DataError{File: f.path, Table: tEvents.String(), Column: eventSpecs[bad.spec].name, Row: row, RowGroup: g, Msg: bad.msg}}
 		}
 		next := 0
 		for k := range m {
@@ -368,11 +479,50 @@ func (w *eventWorker) readGroup(ctx context.Context, f *directFile, g int) (res 
 				res.unknown.note(w.unknownID[next])
 				continue
 			}
-			res.member.add(mi)
-			res.events.add(Event{Date: w.date[k], End: w.end[k], Code: CodeID(c), Source: w.source[k], Claim: w.claim[k], Value: w.value[k]})
+			res.member = append(res.member, mi)
+			res.code = append(res.code, c)
+			if res.source != nil {
+				res.source = append(res.source, w.source[k])
+			}
+			r := lo + k
+			res.kept[r/64] |= 1 << (r % 64)
 		}
 	}
 	return res
+}
+
+// fillGroup is the second pass over row group g, whose first pass left
+// keys.
+func (w *eventWorker) fillGroup(ctx context.Context, f *directFile, g int, keys *groupKeys, out []Event, codeID []CodeID, sourceID []int16) error {
+	_, cols, err := w.columns(f, g, eDate, eEnd, eValue, eClaim)
+	if err != nil {
+		return invalidParquet(f, g, err)
+	}
+	n := int(f.groupRows[g])
+	j := 0 // kept rows so far
+	for lo := 0; lo < n; lo += directRows {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m := min(directRows, n-lo)
+		w.resize(m)
+		if err := w.decodeValues(cols, m); err != nil {
+			return invalidParquet(f, g, err)
+		}
+		for k := range m {
+			r := lo + k
+			if keys.kept[r/64]&(1<<(r%64)) == 0 {
+				continue
+			}
+			e := Event{Date: w.date[k], End: w.end[k], Code: codeID[keys.code[j]], Source: -1, Claim: w.claim[k], Value: w.value[k]}
+			if keys.source != nil && keys.source[j] >= 0 {
+				e.Source = sourceID[keys.source[j]]
+			}
+			out[keys.member[j]] = e // its place, assigned by fill
+			j++
+		}
+	}
+	return nil
 }
 
 func (w *eventWorker) resize(m int) {
@@ -391,17 +541,18 @@ func (w *eventWorker) resize(m int) {
 	w.source, w.claim = w.source[:m], w.claim[:m]
 }
 
-// decode fills the window's columns with the next m rows of each column
-// chunk, noting the first invalid cell in bad.
-func (w *eventWorker) decode(cols [eClaim + 1]file.ColumnChunkReader, m int, bad *rowError) error {
+// decodeKeys fills the window's member, system, code and source columns
+// with the next m rows of each column chunk, and checks the required
+// cells, noting the first invalid one in bad.
+func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int, bad *rowError) error {
 	const nullMsg = "null value in required column"
 	w.unknownAt, w.unknownID = w.unknownAt[:0], w.unknownID[:0]
+	// Dates are only checked here; the second pass keeps them.
 	err := w.ints.read(cols[eDate], m, func(lo int, vals []int32, null func(int) bool) {
-		for k, v := range vals {
+		for k := range vals {
 			if null(k) {
 				bad.note(lo+k, eDate, nullMsg)
 			}
-			w.date[lo+k] = metric.Date(v)
 		}
 	})
 	if err != nil {
@@ -481,30 +632,6 @@ func (w *eventWorker) decode(cols [eClaim + 1]file.ColumnChunkReader, m int, bad
 	if err != nil {
 		return err
 	}
-	if cols[eEnd] == nil {
-		fill(w.end, metric.NoDate)
-	} else if err := w.ints.read(cols[eEnd], m, func(lo int, vals []int32, null func(int) bool) {
-		for k, v := range vals {
-			w.end[lo+k] = metric.Date(v)
-			if null(k) {
-				w.end[lo+k] = metric.NoDate
-			}
-		}
-	}); err != nil {
-		return err
-	}
-	if cols[eValue] == nil {
-		fill(w.value, math.NaN())
-	} else if err := w.floats.read(cols[eValue], m, func(lo int, vals []float64, null func(int) bool) {
-		for k, v := range vals {
-			w.value[lo+k] = v
-			if null(k) {
-				w.value[lo+k] = math.NaN()
-			}
-		}
-	}); err != nil {
-		return err
-	}
 	if cols[eSource] == nil {
 		fill(w.source, -1)
 	} else if err := w.texts.read(cols[eSource], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
@@ -526,6 +653,44 @@ func (w *eventWorker) decode(cols [eClaim + 1]file.ColumnChunkReader, m int, bad
 				continue
 			}
 			w.source[r] = int16(s)
+		}
+	}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// decodeValues fills the window's date, end, value and claim columns with
+// the next m rows of each column chunk.
+func (w *eventWorker) decodeValues(cols [eClaim + 1]file.ColumnChunkReader, m int) error {
+	err := w.ints.read(cols[eDate], m, func(lo int, vals []int32, null func(int) bool) {
+		for k, v := range vals {
+			w.date[lo+k] = metric.Date(v)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if cols[eEnd] == nil {
+		fill(w.end, metric.NoDate)
+	} else if err := w.ints.read(cols[eEnd], m, func(lo int, vals []int32, null func(int) bool) {
+		for k, v := range vals {
+			w.end[lo+k] = metric.Date(v)
+			if null(k) {
+				w.end[lo+k] = metric.NoDate
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	if cols[eValue] == nil {
+		fill(w.value, math.NaN())
+	} else if err := w.floats.read(cols[eValue], m, func(lo int, vals []float64, null func(int) bool) {
+		for k, v := range vals {
+			w.value[lo+k] = v
+			if null(k) {
+				w.value[lo+k] = math.NaN()
+			}
 		}
 	}); err != nil {
 		return err

@@ -640,11 +640,6 @@ type eventPart struct {
 	req      *dsl.Requirements
 	needed   []int8 // per local code: 0 not yet known, 1 needed, 2 not
 	unneeded int64
-
-	// resolved parts (read by readDirectEvents) hold member indexes, not
-	// local ids, and have counted their rows of unknown members already.
-	resolved bool
-	unknown  unknownIDs
 }
 
 // begin drops the optional columns the measures do not read, so that
