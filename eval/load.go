@@ -452,6 +452,66 @@ func build(ctx context.Context, d *Data, parts []part, de *directEvents, members
 
 type memberOrigin struct{ part, row int32 }
 
+type memberKey struct {
+	id     string
+	origin memberOrigin
+}
+
+func compareMemberKeys(a, b memberKey) int {
+	if c := strings.Compare(a.id, b.id); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.origin.part, b.origin.part); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.origin.row, b.origin.row)
+}
+
+// sortParallel sorts xs, whose elements must be distinct under cmp, in one
+// run per core, merged; it may return a new slice.
+func sortParallel[T any](xs []T, cmp func(a, b T) int) []T {
+	workers := runtime.GOMAXPROCS(0)
+	if workers < 2 || len(xs) < 1<<14 {
+		slices.SortFunc(xs, cmp)
+		return xs
+	}
+	runs := make([][]T, workers)
+	var wg sync.WaitGroup
+	for w := range runs {
+		runs[w] = xs[w*len(xs)/workers : (w+1)*len(xs)/workers]
+		wg.Go(func() { slices.SortFunc(runs[w], cmp) })
+	}
+	wg.Wait()
+	// Merge pairs of runs until one is left.
+	buf := make([]T, len(xs))
+	for len(runs) > 1 {
+		var merged [][]T
+		off := 0
+		for i := 0; i < len(runs); i += 2 {
+			if i+1 == len(runs) {
+				merged = append(merged, append(buf[off:off], runs[i]...))
+				off += len(runs[i])
+				continue
+			}
+			a, b := runs[i], runs[i+1]
+			out := buf[off : off : off+len(a)+len(b)]
+			for len(a) > 0 && len(b) > 0 {
+				if cmp(b[0], a[0]) < 0 {
+					out, b = append(out, b[0]), b[1:]
+				} else {
+					out, a = append(out, a[0]), a[1:]
+				}
+			}
+			out = append(append(out, a...), b...)
+			merged = append(merged, out)
+			off += len(out)
+		}
+		runs = merged
+		xs, buf = buf, xs
+	}
+	return runs[0]
+}
+
 func buildMembers(d *Data, mps []*memberPart) error {
 	n := 0
 	for _, p := range mps {
@@ -460,17 +520,26 @@ func buildMembers(d *Data, mps []*memberPart) error {
 	if n > math.MaxInt32 {
 		return fmt.Errorf("eval: members: more than %d rows", math.MaxInt32)
 	}
-	order := make([]memberOrigin, 0, n)
+	// Sorting keys that hold the id, rather than origins whose id is two
+	// indirections away, keeps a compare from missing the cache twice.
+	// Ties go by origin, so of two rows with one id the first read comes
+	// first, as in a stable sort.
+	keys := make([]memberKey, 0, n)
 	for pi, p := range mps {
 		for k := range p.members {
-			order = append(order, memberOrigin{int32(pi), int32(k)})
+			keys = append(keys, memberKey{p.members[k].ID, memberOrigin{int32(pi), int32(k)}})
 		}
 	}
+	if !slices.IsSortedFunc(keys, compareMemberKeys) {
+		keys = sortParallel(keys, compareMemberKeys)
+	}
+	order := make([]memberOrigin, n)
+	for k := range keys {
+		order[k] = keys[k].origin
+	}
 	id := func(o memberOrigin) string { return mps[o.part].members[o.row].ID }
-	// Stable, so of two rows with one id the first read comes first.
-	slices.SortStableFunc(order, func(a, b memberOrigin) int { return strings.Compare(id(a), id(b)) })
-	for k := 1; k < len(order); k++ {
-		if prev, o := order[k-1], order[k]; id(prev) == id(o) {
+	for k := 1; k < len(keys); k++ {
+		if prev, o := order[k-1], order[k]; keys[k-1].id == keys[k].id {
 			where := fmt.Sprintf("at row %d", prev.row+1)
 			if prev.part != o.part {
 				where = fmt.Sprintf("in %s row %d", mps[prev.part].file, prev.row+1)
