@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -232,8 +233,7 @@ func (w *worker) count(mi, member int, r *dsl.Runner) error {
 				w.res.strata[mi][s][member] = strings.Join(vals, ";")
 			}
 			for _, v := range vals {
-				w.tuple = append(w.tuple[:0], v)
-				w.add(mi, s, r, w.tuple)
+				w.add(mi, s, r, findStratum(&ma.strata[s], v), []string{v})
 			}
 			continue
 		}
@@ -263,10 +263,16 @@ func (w *worker) countCross(mi, s, member int, r *dsl.Runner, cross []int) error
 	var detail []string
 	for {
 		w.tuple = w.tuple[:0]
+		w.key = w.key[:0]
 		for i, vals := range w.comps {
-			w.tuple = append(w.tuple, vals[w.odometer[i]])
+			v := vals[w.odometer[i]]
+			w.tuple = append(w.tuple, v)
+			if i > 0 {
+				w.key = append(w.key, 0)
+			}
+			w.key = append(w.key, v...)
 		}
-		w.add(mi, s, r, w.tuple)
+		w.add(mi, s, r, findStratum(&w.agg.measures[mi].strata[s], w.key), w.tuple)
 		if w.detail {
 			detail = append(detail, strings.Join(w.tuple, "|"))
 		}
@@ -287,25 +293,17 @@ func (w *worker) countCross(mi, s, member int, r *dsl.Runner, cross []int) error
 	return nil
 }
 
-// add counts the member's memberships in the stratum with values vals of
-// stratifier s, in every group the stratifier applies to.
-func (w *worker) add(mi, s int, r *dsl.Runner, vals []string) {
-	meas := w.res.measures[mi]
-	w.key = w.key[:0]
-	for i, v := range vals {
-		if i > 0 {
-			w.key = append(w.key, 0)
-		}
-		w.key = append(w.key, v...)
-	}
-	strata := &w.agg.measures[mi].strata[s]
-	st := strata.find(w.key)
+// add counts the member's memberships in stratum st of stratifier s, or
+// in a new stratum of values vals when st is nil, in every group the
+// stratifier applies to.
+func (w *worker) add(mi, s int, r *dsl.Runner, st *stratumAgg, vals []string) {
+	ma := &w.agg.measures[mi]
 	if st == nil {
-		st = &stratumAgg{key: string(w.key), values: append([]string(nil), vals...), groups: make([]metric.Counts, len(r.Memberships))}
-		strata.add(st)
+		st = &stratumAgg{key: strings.Join(vals, "\x00"), values: slices.Clone(vals), groups: make([]metric.Counts, len(r.Memberships))}
+		ma.strata[s].add(st)
 	}
-	for g, ms := range r.Memberships {
-		if ms.Has(metric.InitialPopulation) && meas.StratifierApplies(s, g) {
+	for _, g := range ma.applies[s] {
+		if ms := r.Memberships[g]; ms != 0 {
 			st.groups[g].Add(ms)
 		}
 	}
@@ -318,6 +316,8 @@ type aggregate struct {
 type measureAgg struct {
 	groups []metric.Counts
 	strata []strataTable // per stratifier
+	// applies lists the groups each stratifier breaks down.
+	applies [][]int
 }
 
 type stratumAgg struct {
@@ -336,8 +336,10 @@ type strataTable struct {
 
 const strataListMax = 16
 
-// find returns the stratum of key, or nil.
-func (t *strataTable) find(key []byte) *stratumAgg {
+// findStratum returns the stratum of key in t, or nil. The key is the
+// value itself for a plain stratifier, which saves copying it; a cross
+// builds its key in a buffer.
+func findStratum[K string | []byte](t *strataTable, key K) *stratumAgg {
 	if t.byKey != nil {
 		return t.byKey[string(key)]
 	}
@@ -367,6 +369,14 @@ func newAggregate(ms []*dsl.Measure) *aggregate {
 	for i, m := range ms {
 		a.measures[i].groups = make([]metric.Counts, len(m.GroupIDs()))
 		a.measures[i].strata = make([]strataTable, len(m.StratifierIDs()))
+		a.measures[i].applies = make([][]int, len(m.StratifierIDs()))
+		for s := range a.measures[i].applies {
+			for g := range m.GroupIDs() {
+				if m.StratifierApplies(s, g) {
+					a.measures[i].applies[s] = append(a.measures[i].applies[s], g)
+				}
+			}
+		}
 	}
 	return a
 }
@@ -381,7 +391,7 @@ func (a *aggregate) result(i int, m *dsl.Measure, period metric.Period, others [
 		}
 		for s, strata := range o.measures[i].strata {
 			for _, st := range strata.list {
-				t := mine.strata[s].find([]byte(st.key))
+				t := findStratum(&mine.strata[s], st.key)
 				if t == nil {
 					mine.strata[s].add(st)
 					continue
