@@ -198,8 +198,8 @@ func fileSources(t tableKind, path string) ([]source, error) {
 	case ".csv":
 		return []source{csvFileSource(t, path)}, nil
 	case ".parquet":
-		if t == tEvents && directParquetEvents {
-			if df, ok := openDirectEvents(path); ok {
+		if (t == tEvents || t == tEnrollment) && directParquet {
+			if df, ok := openDirect(t, path); ok {
 				return []source{{table: t, name: path, direct: df}}, nil
 			}
 		}
@@ -243,10 +243,14 @@ func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) 
 	errs := make([]error, len(srcs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
-	var direct []*directFile
+	var eventFiles, spanFiles []*directFile
 	for i, s := range srcs {
 		if s.direct != nil {
-			direct = append(direct, s.direct)
+			if s.table == tEvents {
+				eventFiles = append(eventFiles, s.direct)
+			} else {
+				spanFiles = append(spanFiles, s.direct)
+			}
 			continue
 		}
 		parts[i] = newPart(s.table, s.name)
@@ -280,19 +284,44 @@ func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) 
 		return nil, err
 	}
 	members := memberTable(d.Members)
+	// The direct readers, spans and events side by side. Neither cancels
+	// the other, so that a data error is reported as in source order:
+	// enrollment's before events'.
 	var de *directEvents
-	if len(direct) > 0 {
-		var err error
-		if de, err = scanDirectEvents(ctx, direct, members, &cfg); err != nil {
-			return nil, err
+	var spanParts []*spanPart
+	var spanRows []int64
+	var spanErr, eventErr error
+	var wg sync.WaitGroup
+	if len(spanFiles) > 0 {
+		wg.Go(func() { spanParts, spanRows, spanErr = readDirectSpans(ctx, spanFiles, members) })
+	}
+	if len(eventFiles) > 0 {
+		wg.Go(func() { de, eventErr = scanDirectEvents(ctx, eventFiles, members, &cfg) })
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if spanErr != nil {
+		return nil, spanErr
+	}
+	if eventErr != nil {
+		return nil, eventErr
+	}
+	ks, ke := 0, 0
+	for i, s := range srcs {
+		switch {
+		case s.direct == nil:
+		case s.table == tEnrollment:
+			rows[i] = spanRows[ks]
+			ks++
+		default:
+			rows[i] = de.rows[ke]
+			ke++
 		}
-		k := 0
-		for i, s := range srcs {
-			if s.direct != nil {
-				rows[i] = de.rows[k]
-				k++
-			}
-		}
+	}
+	for _, p := range spanParts {
+		parts = append(parts, p)
 	}
 	var unneeded int64
 	for i, s := range srcs {
@@ -351,6 +380,10 @@ func build(ctx context.Context, d *Data, parts []part, de *directEvents, members
 	// the rows set aside.
 	spanAside := newAside(tEnrollment)
 	for _, p := range sps {
+		if p.resolved {
+			spanAside.ids.merge(&p.unknown)
+			continue
+		}
 		spanAside.resolve(members, &p.ids, p.member)
 	}
 	eventAside := newAside(tEvents)

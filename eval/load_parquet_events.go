@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -16,7 +14,6 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/schema"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/caremetrics/caremetrics/dsl"
 	"github.com/caremetrics/caremetrics/metric"
@@ -35,26 +32,23 @@ import (
 // the kept rows. Files of any other layout take the pqarrow path, which
 // also reports their errors.
 
-// directParquetEvents enables the direct reader; tests turn it off to
-// compare it with the pqarrow path.
-var directParquetEvents = true
+// directParquet enables the direct reader; tests turn it off to compare
+// it with the pqarrow path.
+var directParquet = true
 
 // directRows is the number of rows decoded per column before the rows are
 // assembled: small enough that the per-column scratch of a window stays in
 // cache, large enough that the per-window overhead does not count.
 const directRows = 16 << 10
 
-// eventLayout is the leaf column of each events spec in a Parquet file, -1
-// when absent.
-type eventLayout [eClaim + 1]int
-
-// directEventLayout returns the columns of a Parquet events file if the
-// direct reader can read it: every canonical column flat (a top-level
-// leaf, not repeated), text as UTF-8 byte arrays, dates as INT32 days, the
-// value as a double, and the required columns present. Anything else is
-// read through pqarrow.
-func directEventLayout(sc *schema.Schema) (eventLayout, bool) {
-	var l eventLayout
+// directLayout returns the leaf column of each of specs in a Parquet
+// file's schema (-1 when absent) if the direct reader can read it: every
+// canonical column a top-level leaf, but lists, which are the standard
+// three-level list of strings; text as UTF-8 byte arrays, dates as INT32
+// days, numbers as doubles; and the required columns present. Anything
+// else is read through pqarrow, which reports what is wrong with it.
+func directLayout(sc *schema.Schema, specs []colSpec) ([]int, bool) {
+	l := make([]int, len(specs))
 	for s := range l {
 		l[s] = -1
 	}
@@ -62,20 +56,29 @@ func directEventLayout(sc *schema.Schema) (eventLayout, bool) {
 		col := sc.Column(c)
 		path := col.ColumnPath()
 		s := -1
-		for k := range eventSpecs {
-			if eventSpecs[k].name == path[0] {
+		for k := range specs {
+			if specs[k].name == path[0] {
 				s = k
 			}
 		}
 		if s < 0 {
-			continue // an extra column: events ignore them
+			continue // an extra column: only members keep them
 		}
-		if len(path) != 1 || l[s] >= 0 || col.MaxRepetitionLevel() != 0 || col.MaxDefinitionLevel() > 1 {
+		if l[s] >= 0 {
+			return l, false
+		}
+		kind := specs[s].kind
+		if kind == kList {
+			if len(path) != 3 || col.MaxRepetitionLevel() != 1 {
+				return l, false
+			}
+			kind = kText
+		} else if len(path) != 1 || col.MaxRepetitionLevel() != 0 || col.MaxDefinitionLevel() > 1 {
 			return l, false
 		}
 		var ok bool
 		lt := col.LogicalType()
-		switch eventSpecs[s].kind {
+		switch kind {
 		case kText:
 			ok = col.PhysicalType() == parquet.Types.ByteArray && lt != nil && lt.Equals(schema.StringLogicalType{})
 		case kDate:
@@ -88,7 +91,7 @@ func directEventLayout(sc *schema.Schema) (eventLayout, bool) {
 		}
 		l[s] = c
 	}
-	for s, spec := range eventSpecs {
+	for s, spec := range specs {
 		if spec.required && l[s] < 0 {
 			return l, false
 		}
@@ -96,28 +99,33 @@ func directEventLayout(sc *schema.Schema) (eventLayout, bool) {
 	return l, true
 }
 
-// directFile is a Parquet events file the direct reader reads.
+// directFile is a Parquet file the direct reader reads.
 type directFile struct {
 	path   string
-	layout eventLayout
+	table  tableKind
+	layout []int // leaf column of each spec of the table, -1 when absent
 	// groupRows and groupFirst are each row group's row count and the
 	// 1-based file row of its first row.
 	groupRows, groupFirst []int64
 }
 
-// openDirectEvents returns the direct reading of a Parquet events file, or
-// false when the file needs the pqarrow path (including when it cannot be
-// opened: that path reports the error).
-func openDirectEvents(path string) (*directFile, bool) {
+// openDirect returns the direct reading of a Parquet file of table t
+// (events or enrollment), or false when the file needs the pqarrow path
+// (including when it cannot be opened: that path reports the error).
+func openDirect(t tableKind, path string) (*directFile, bool) {
 	md, err := parquetMetadata(path)
 	if err != nil {
 		return nil, false
 	}
-	layout, ok := directEventLayout(md.Schema)
+	specs := eventSpecs
+	if t == tEnrollment {
+		specs = spanSpecs
+	}
+	layout, ok := directLayout(md.Schema, specs)
 	if !ok {
 		return nil, false
 	}
-	df := &directFile{path: path, layout: layout}
+	df := &directFile{path: path, table: t, layout: layout}
 	first := int64(1)
 	for g := range md.NumRowGroups() {
 		n := md.RowGroup(g).NumRows()
@@ -201,32 +209,9 @@ type directEvents struct {
 type directTask struct{ file, group int }
 
 // eachGroup runs fn on every row group of the files, on every core,
-// stopping at the first error fn returns. fn's worker is its own.
+// stopping at the first error fn returns.
 func (de *directEvents) eachGroup(ctx context.Context, fn func(ctx context.Context, w *eventWorker, k int) error) error {
-	var next atomic.Int64
-	g, gctx := errgroup.WithContext(ctx)
-	for range min(runtime.GOMAXPROCS(0), len(de.tasks)) {
-		g.Go(func() error {
-			w := newEventWorker(de.reg, de.members, de.req)
-			defer w.close()
-			for {
-				k := int(next.Add(1) - 1)
-				if k >= len(de.tasks) {
-					return nil
-				}
-				if err := gctx.Err(); err != nil {
-					return err
-				}
-				if err := fn(gctx, w, k); err != nil {
-					return err
-				}
-			}
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	return ctx.Err()
+	return eachTask(ctx, len(de.tasks), func() *eventWorker { return newEventWorker(de.reg, de.members, de.req) }, fn)
 }
 
 // scanDirectEvents makes the first pass over the files, resolving member
@@ -300,30 +285,21 @@ func (de *directEvents) count(start []int) {
 // next[member] onwards. codeID and sourceID map registry ids to the
 // cohort's.
 //
-// The places are assigned first, in row order, by one goroutine per range
-// of members, each overwriting its members' entries of the kept rows'
+// The places are assigned first, in row order, overwriting the kept rows'
 // member column with their places: the row groups can then be filled
 // concurrently with plain stores. (An atomic add per row would be simpler,
 // but on x86 it waits for every earlier store, and so for each event's
-// cache miss in turn.)
+// cache miss in turn. The assignment is one sequential pass: split by
+// member range, one goroutine's overwrites would be read by another as
+// members.)
 func (de *directEvents) fill(ctx context.Context, out []Event, next []int, codeID []CodeID, sourceID []int16) error {
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	for w := range workers {
-		lo, hi := int32(w*len(next)/workers), int32((w+1)*len(next)/workers)
-		wg.Go(func() {
-			for k := range de.groups {
-				ms := de.groups[k].member
-				for j, m := range ms {
-					if m >= lo && m < hi {
-						ms[j] = int32(next[m])
-						next[m]++
-					}
-				}
-			}
-		})
+	for k := range de.groups {
+		ms := de.groups[k].member
+		for j, m := range ms {
+			ms[j] = int32(next[m])
+			next[m]++
+		}
 	}
-	wg.Wait()
 	return de.eachGroup(ctx, func(ctx context.Context, w *eventWorker, k int) error {
 		t := de.tasks[k]
 		err := w.fillGroup(ctx, de.files[t.file], t.group, &de.groups[k], out, codeID, sourceID)
@@ -335,11 +311,10 @@ func (de *directEvents) fill(ctx context.Context, out []Event, next []int, codeI
 // eventWorker reads row groups one after another, reusing its open files,
 // caches and scratch columns.
 type eventWorker struct {
+	parquetFiles
 	reg     *eventRegistry
 	members *keyTable
 	req     *dsl.Requirements
-	open    map[string]*file.Reader
-	osFiles []*os.File
 
 	systems     keyTable // raw system -> its namespace in codes (1-based)
 	systemNames []string
@@ -371,34 +346,7 @@ type eventWorker struct {
 }
 
 func newEventWorker(reg *eventRegistry, members *keyTable, req *dsl.Requirements) *eventWorker {
-	return &eventWorker{reg: reg, members: members, req: req, open: map[string]*file.Reader{}}
-}
-
-func (w *eventWorker) close() {
-	for _, r := range w.open {
-		r.Close()
-	}
-	for _, f := range w.osFiles {
-		f.Close()
-	}
-}
-
-func (w *eventWorker) reader(path string) (*file.Reader, error) {
-	if r, ok := w.open[path]; ok {
-		return r, nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	r, err := file.NewParquetReader(f)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	w.osFiles = append(w.osFiles, f)
-	w.open[path] = r
-	return r, nil
+	return &eventWorker{reg: reg, members: members, req: req}
 }
 
 // rowError is the first invalid cell of a window: its row within the

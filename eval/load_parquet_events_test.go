@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -19,8 +20,8 @@ import (
 func loadBothWays(t *testing.T, files Files, opts ...LoadOption) (direct, viaArrow *Data, directErr, arrowErr error) {
 	t.Helper()
 	direct, directErr = LoadFiles(context.Background(), files, opts...)
-	directParquetEvents = false
-	defer func() { directParquetEvents = true }()
+	directParquet = false
+	defer func() { directParquet = true }()
 	viaArrow, arrowErr = LoadFiles(context.Background(), files, opts...)
 	return
 }
@@ -34,9 +35,11 @@ func TestDirectEventsEqualArrowPath(t *testing.T) {
 	require.NoError(t, err)
 	files, err := listDir(dir, true)
 	require.NoError(t, err)
-	df, ok := openDirectEvents(files.Events[0])
+	df, ok := openDirect(tEvents, files.Events[0])
 	require.True(t, ok, "synth's events file must take the direct path")
 	require.Greater(t, len(df.groupRows), 3, "the test wants several row groups")
+	_, ok = openDirect(tEnrollment, files.Enrollment[0])
+	require.True(t, ok, "synth's enrollment file must take the direct path")
 
 	ms, err := measures.Load(nil)
 	require.NoError(t, err)
@@ -81,14 +84,7 @@ func TestDirectEventsErrorsEqualArrowPath(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			events := filepath.Join(t.TempDir(), "events.parquet")
-			recs := records(t, mem, nullable, header+tc.rows, 2)
-			writeParquet(t, mem, events, nullable, recs, 2)
-			(&cohortRecords{events: recs}).release()
-			_, _, errD, errA := loadBothWays(t, Files{Members: []string{members}, Events: []string{events}}, WithAllocator(mem))
-			require.Error(t, errA)
-			assert.EqualError(t, errD, events+": "+tc.want)
-			assert.Equal(t, errA.Error(), errD.Error())
+			assertSameError(t, tEvents, nullable, header+tc.rows, tc.want)
 		})
 	}
 
@@ -113,6 +109,118 @@ func TestDirectEventsErrorsEqualArrowPath(t *testing.T) {
 	})
 }
 
+// The same for enrollment files: bad cells in the order the pqarrow path
+// checks them, and lists that are empty, hold nulls or name unknown
+// benefits.
+func TestDirectSpansEqualArrowPath(t *testing.T) {
+	mem := checkedAllocator(t)
+	fields := make([]arrow.Field, len(enrollmentSchema.Fields()))
+	for i, f := range enrollmentSchema.Fields() {
+		f.Nullable = true
+		fields[i] = f
+	}
+	fields[3].Type = arrow.ListOfField(arrow.Field{Name: "element", Type: arrow.BinaryTypes.String, Nullable: true})
+	nullable := arrow.NewSchema(fields, nil)
+	members := filepath.Join(cohortDir, "members.csv")
+	const header = "member_id,start_date,end_date,benefits,plan\n"
+	const good = "M1,2024-01-01,2024-12-31,medical;dental,P1\n"
+	tests := []struct {
+		name, rows, want string
+	}{
+		{"null member", good + ",2024-01-01,2024-12-31,medical,\n", "row group 0, row 2: column member_id: null value in required column"},
+		{"null start", good + good + "M1,,2024-12-31,medical,\n", "row group 1, row 3: column start_date: null value in required column"},
+		{"null end", "M1,2024-01-01,,medical,\n", "row group 0, row 1: column end_date: null value in required column"},
+		{"end before start", good + "M1,2024-01-02,2024-01-01,medical,\n", "row group 0, row 2: column end_date: end 2024-01-01 is before start 2024-01-02"},
+		{"unknown benefit", good + good + good + "M1,2024-01-01,2024-12-31,medical;vision,\n", `row group 1, row 4: column benefits: unknown benefit "vision": want medical, dental, mental_health, chemical_dependency or pharmacy`},
+		{"member before end in one row", good + ",2024-01-02,2024-01-01,vision,\n", "row group 0, row 2: column member_id: null value in required column"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assertSameError(t, tEnrollment, nullable, header+tc.rows, tc.want)
+		})
+	}
+
+	t.Run("lists and unknown members", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "enrollment.parquet")
+		rows := good + "M2,2024-01-01,2024-06-30,medical,P2\nX9,2024-01-01,2024-12-31,medical,\nM3,2024-02-01,2024-03-01, Dental ;pharmacy,P1\n" +
+			"X1,2024-01-01,2024-12-31,medical,\nM1,2025-01-01,2025-12-31,mental_health;chemical_dependency;medical,P2\n"
+		recs := records(t, mem, nullable, header+rows, 4)
+		writeParquet(t, mem, path, nullable, recs, 4)
+		(&cohortRecords{enrollment: recs}).release()
+		direct, viaArrow, errD, errA := loadBothWays(t, Files{Members: []string{members}, Enrollment: []string{path}}, WithAllocator(mem))
+		require.NoError(t, errD)
+		require.NoError(t, errA)
+		require.NotEmpty(t, direct.Spans)
+		assertSameData(t, viaArrow, direct)
+		want := []SetAside{{Table: "enrollment", Reason: "member_id not in members", Rows: 2, Examples: []string{"X1", "X9"}}}
+		assert.Equal(t, want, direct.Reconciliation.SetAside)
+	})
+
+	t.Run("empty lists and null items", func(t *testing.T) {
+		// Rows: [medical], [], [null, dental], null list, [pharmacy].
+		b := array.NewRecordBuilder(mem, nullable)
+		defer b.Release()
+		for i := range 5 {
+			b.Field(0).(*array.StringBuilder).Append("M1")
+			b.Field(1).(*array.Date32Builder).Append(arrow.Date32(19723 + i))
+			b.Field(2).(*array.Date32Builder).Append(arrow.Date32(19800 + i))
+			b.Field(4).(*array.StringBuilder).AppendNull()
+		}
+		lb := b.Field(3).(*array.ListBuilder)
+		vb := lb.ValueBuilder().(*array.StringBuilder)
+		lb.Append(true)
+		vb.Append("medical")
+		lb.AppendEmptyValue()
+		lb.Append(true)
+		vb.AppendNull()
+		vb.Append("dental")
+		lb.AppendNull()
+		lb.Append(true)
+		vb.Append("pharmacy")
+		rec := b.NewRecordBatch()
+		path := filepath.Join(t.TempDir(), "enrollment.parquet")
+		writeParquet(t, mem, path, nullable, []arrow.RecordBatch{rec}, 2)
+		rec.Release()
+		_, _, errD, errA := loadBothWays(t, Files{Members: []string{members}, Enrollment: []string{path}}, WithAllocator(mem))
+		assert.EqualError(t, errD, path+": row group 1, row 4: column benefits: null value in required column")
+		require.Error(t, errA)
+		assert.Equal(t, errA.Error(), errD.Error())
+
+		// Without the null list, both read the same spans.
+		path2 := filepath.Join(t.TempDir(), "enrollment.parquet")
+		b2 := array.NewRecordBuilder(mem, nullable)
+		defer b2.Release()
+		lb = b2.Field(3).(*array.ListBuilder)
+		vb = lb.ValueBuilder().(*array.StringBuilder)
+		for i, items := range [][]string{{"medical"}, {}, {"", "dental"}, {"pharmacy", "medical"}, {}} {
+			b2.Field(0).(*array.StringBuilder).Append("M1")
+			b2.Field(1).(*array.Date32Builder).Append(arrow.Date32(19723 + i))
+			b2.Field(2).(*array.Date32Builder).Append(arrow.Date32(19800 + i))
+			b2.Field(4).(*array.StringBuilder).Append("P")
+			lb.Append(true)
+			for _, it := range items {
+				if it == "" {
+					vb.AppendNull()
+				} else {
+					vb.Append(it)
+				}
+			}
+		}
+		rec = b2.NewRecordBatch()
+		writeParquet(t, mem, path2, nullable, []arrow.RecordBatch{rec}, 2)
+		rec.Release()
+		direct, viaArrow, errD, errA := loadBothWays(t, Files{Members: []string{members}, Enrollment: []string{path2}}, WithAllocator(mem))
+		require.NoError(t, errD)
+		require.NoError(t, errA)
+		assertSameData(t, viaArrow, direct)
+		var got []Benefits
+		for _, sp := range direct.Spans {
+			got = append(got, sp.Benefits)
+		}
+		assert.Equal(t, []Benefits{Medical, 0, Dental, Medical | Pharmacy, 0}, got)
+	})
+}
+
 func TestDirectEventLayout(t *testing.T) {
 	mem := checkedAllocator(t)
 	dir := t.TempDir()
@@ -124,17 +232,17 @@ func TestDirectEventLayout(t *testing.T) {
 		return path
 	}
 	canonical := write("canonical.parquet", eventsSchema, "member_id,date,system,code\nM1,2024-01-01,CVX,03\n")
-	_, ok := openDirectEvents(canonical)
+	_, ok := openDirect(tEvents, canonical)
 	assert.True(t, ok, "canonical layout")
 
 	// A timestamp date and a large_utf8 id are read through pqarrow.
 	ts := arrow.NewSchema([]arrow.Field{{Name: "member_id", Type: arrow.BinaryTypes.String},
 		{Name: "date", Type: &arrow.TimestampType{Unit: arrow.Millisecond}}, {Name: "system", Type: arrow.BinaryTypes.String},
 		{Name: "code", Type: arrow.BinaryTypes.String}}, nil)
-	_, ok = openDirectEvents(write("timestamp.parquet", ts, "member_id,date,system,code\nM1,2024-01-01,CVX,03\n"))
+	_, ok = openDirect(tEvents, write("timestamp.parquet", ts, "member_id,date,system,code\nM1,2024-01-01,CVX,03\n"))
 	assert.False(t, ok, "timestamp dates")
 	noCode := arrow.NewSchema(eventsSchema.Fields()[:4], nil)
-	_, ok = openDirectEvents(write("nocode.parquet", noCode, "member_id,date,end_date,system\nM1,2024-01-01,,CVX\n"))
+	_, ok = openDirect(tEvents, write("nocode.parquet", noCode, "member_id,date,end_date,system\nM1,2024-01-01,,CVX\n"))
 	assert.False(t, ok, "a required column missing")
 }
 
@@ -156,4 +264,28 @@ func assertSameData(t *testing.T, want, got *Data) {
 			t.Fatalf("event %d: got %+v, want %+v", i, g.Events[i], w.Events[i])
 		}
 	}
+}
+
+// assertSameError writes rows (CSV text) of table t as a Parquet file in
+// row groups of 2 rows, loads it with the sample members both ways, and
+// checks that both fail with want (after the file name).
+func assertSameError(t *testing.T, table tableKind, schema *arrow.Schema, rows, want string) {
+	t.Helper()
+	mem := checkedAllocator(t)
+	path := filepath.Join(t.TempDir(), table.String()+".parquet")
+	recs := records(t, mem, schema, rows, 2)
+	writeParquet(t, mem, path, schema, recs, 2)
+	(&cohortRecords{events: recs}).release()
+	_, ok := openDirect(table, path)
+	require.True(t, ok, "the direct path must read the file")
+	files := Files{Members: []string{filepath.Join(cohortDir, "members.csv")}}
+	if table == tEvents {
+		files.Events = []string{path}
+	} else {
+		files.Enrollment = []string{path}
+	}
+	_, _, errD, errA := loadBothWays(t, files, WithAllocator(mem))
+	require.Error(t, errA)
+	assert.EqualError(t, errD, path+": "+want)
+	assert.Equal(t, errA.Error(), errD.Error())
 }

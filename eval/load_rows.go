@@ -548,11 +548,15 @@ var spanSpecs = []colSpec{
 
 type spanPart struct {
 	partBase
-	member  chunks[int32] // local id of each span's member
-	spans   chunks[Span]
-	ids     localIDs
-	strs    interner
-	scratch []string
+	// resolved parts (read by readDirectSpans) hold member indexes, not
+	// local ids, and have counted their rows of unknown members already.
+	resolved bool
+	unknown  unknownIDs
+	member   chunks[int32] // local id of each span's member
+	spans    chunks[Span]
+	ids      localIDs
+	strs     interner
+	scratch  []string
 }
 
 func (p *spanPart) add(b *batch) error {
