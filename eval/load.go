@@ -275,9 +275,10 @@ func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) 
 	}
 	d := &Data{requirements: cfg.req}
 	var mps []*memberPart
-	for _, p := range parts {
+	for i, p := range parts {
 		if mp, ok := p.(*memberPart); ok {
 			mps = append(mps, mp)
+			parts[i] = nil // copied into d.Members: free the part then
 		}
 	}
 	if err := buildMembers(d, mps); err != nil {

@@ -241,6 +241,7 @@ func scanDirectEvents(ctx context.Context, files []*directFile, members *keyTabl
 	if err != nil {
 		return nil, err
 	}
+	de.members = nil // the second pass needs no member ids
 	for k, t := range de.tasks {
 		gk := &de.groups[k]
 		if gk.err != nil {
@@ -339,6 +340,9 @@ type eventWorker struct {
 	sel     []int32
 	found   []int32
 	touched uint32
+	// Scratch for a row group's kept rows (see scanGroup).
+	keptMember, keptCode []int32
+	keptSource           []int16
 
 	texts  chunkStream[parquet.ByteArray]
 	ints   chunkStream[int32]
@@ -394,9 +398,11 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 	}
 	n := int(f.groupRows[g])
 	res.kept = make([]uint64, (n+63)/64)
-	if cols[eSource] != nil {
-		res.source = []int16{}
-	}
+	// The kept rows' keys collect in the worker's scratch and are copied
+	// out once at the end, at their size: grown by appending, they would
+	// leave garbage as large as themselves.
+	member, code, source := w.keptMember[:0], w.keptCode[:0], w.keptSource[:0]
+	readSource := cols[eSource] != nil
 	for lo := 0; lo < n; lo += directRows {
 		if err := ctx.Err(); err != nil {
 			return groupKeys{err: err}
@@ -427,15 +433,20 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 				res.unknown.note(w.unknownID[next])
 				continue
 			}
-			res.member = append(res.member, mi)
-			res.code = append(res.code, c)
-			if res.source != nil {
-				res.source = append(res.source, w.source[k])
+			member = append(member, mi)
+			code = append(code, c)
+			if readSource {
+				source = append(source, w.source[k])
 			}
 			r := lo + k
 			res.kept[r/64] |= 1 << (r % 64)
 		}
 	}
+	res.member, res.code = slices.Clone(member), slices.Clone(code)
+	if readSource {
+		res.source = slices.Clone(source)
+	}
+	w.keptMember, w.keptCode, w.keptSource = member, code, source
 	return res
 }
 

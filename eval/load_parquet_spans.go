@@ -55,11 +55,18 @@ func eachTask[W interface{ close() }](ctx context.Context, n int, newWorker func
 	return ctx.Err()
 }
 
-// parquetFiles keeps a worker's Parquet files open across row groups.
+// parquetFiles keeps a worker's Parquet files open across row groups,
+// their buffers drawn from one pool.
 type parquetFiles struct {
 	open    map[string]*file.Reader
 	osFiles []*os.File
+	pool    bufferPool
 }
+
+// parquetStreamBuffer is the read buffer of a column chunk: the reader
+// reads a chunk through it instead of copying the whole (compressed)
+// chunk into memory first.
+const parquetStreamBuffer = 1 << 20
 
 func (o *parquetFiles) reader(path string) (*file.Reader, error) {
 	if r, ok := o.open[path]; ok {
@@ -69,7 +76,10 @@ func (o *parquetFiles) reader(path string) (*file.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := file.NewParquetReader(f)
+	props := parquet.NewReaderProperties(&o.pool)
+	props.BufferedStreamEnabled = true
+	props.BufferSize = parquetStreamBuffer
+	r, err := file.NewParquetReader(f, file.WithReadProps(props))
 	if err != nil {
 		f.Close()
 		return nil, err
