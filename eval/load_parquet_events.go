@@ -368,22 +368,23 @@ func (e *rowError) note(row, spec int, msg string) {
 }
 
 // columns opens the column chunks of row group g that the load reads
-// among specs.
-func (w *eventWorker) columns(f *directFile, g int, specs ...int) (*file.RowGroupReader, [eClaim + 1]file.ColumnChunkReader, error) {
+// among specs; skip, when not nil, leaves out more.
+func (w *eventWorker) columns(f *directFile, g int, skip func(rg *file.RowGroupReader, s int) bool, specs ...int) ([eClaim + 1]file.ColumnChunkReader, error) {
 	var cols [eClaim + 1]file.ColumnChunkReader
 	pf, err := w.reader(f.path)
 	if err != nil {
-		return nil, cols, err
+		return cols, err
 	}
 	rg := pf.RowGroup(g)
 	for _, s := range specs {
-		if f.layout[s] >= 0 && eventColumnNeeded(w.req, eventSpecs[s].name) {
-			if cols[s], err = rg.Column(f.layout[s]); err != nil {
-				return nil, cols, err
-			}
+		if f.layout[s] < 0 || !eventColumnNeeded(w.req, eventSpecs[s].name) || skip != nil && skip(rg, s) {
+			continue
+		}
+		if cols[s], err = rg.Column(f.layout[s]); err != nil {
+			return cols, err
 		}
 	}
-	return rg, cols, nil
+	return cols, nil
 }
 
 func invalidParquet(f *directFile, g int, err error) *DataError {
@@ -392,7 +393,10 @@ func invalidParquet(f *directFile, g int, err error) *DataError {
 
 // scanGroup is the first pass over row group g.
 func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res groupKeys) {
-	_, cols, err := w.columns(f, g, eMember, eDate, eSystem, eCode, eSource)
+	// Dates are read here only to check them: not at all when the
+	// chunk's statistics rule out nulls.
+	datesChecked := func(rg *file.RowGroupReader, s int) bool { return s == eDate && noNulls(rg, f.layout[eDate]) }
+	cols, err := w.columns(f, g, datesChecked, eMember, eDate, eSystem, eCode, eSource)
 	if err != nil {
 		return groupKeys{err: invalidParquet(f, g, err)}
 	}
@@ -453,7 +457,7 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 // fillGroup is the second pass over row group g, whose first pass left
 // keys.
 func (w *eventWorker) fillGroup(ctx context.Context, f *directFile, g int, keys *groupKeys, out []Event, codeID []CodeID, sourceID []int16) error {
-	_, cols, err := w.columns(f, g, eDate, eEnd, eValue, eClaim)
+	cols, err := w.columns(f, g, nil, eDate, eEnd, eValue, eClaim)
 	if err != nil {
 		return invalidParquet(f, g, err)
 	}
@@ -465,7 +469,7 @@ func (w *eventWorker) fillGroup(ctx context.Context, f *directFile, g int, keys 
 		}
 		m := min(directRows, n-lo)
 		w.resize(m)
-		if err := w.decodeValues(cols, m); err != nil {
+		if err := w.decodeValues(cols, m, keys.kept, lo); err != nil {
 			return invalidParquet(f, g, err)
 		}
 		for k := range m {
@@ -506,18 +510,21 @@ func (w *eventWorker) resize(m int) {
 func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int, bad *rowError) error {
 	const nullMsg = "null value in required column"
 	w.unknownAt, w.unknownID = w.unknownAt[:0], w.unknownID[:0]
-	// Dates are only checked here; the second pass keeps them.
-	err := w.ints.read(cols[eDate], m, func(lo int, vals []int32, null func(int) bool) {
-		for k := range vals {
-			if null(k) {
-				bad.note(lo+k, eDate, nullMsg)
+	// Dates are only checked here (when the chunk's statistics do not
+	// rule out nulls); the second pass keeps them.
+	if cols[eDate] != nil {
+		err := w.ints.read(cols[eDate], m, func(lo int, vals []int32, null func(int) bool) {
+			for k := range vals {
+				if null(k) {
+					bad.note(lo+k, eDate, nullMsg)
+				}
 			}
+		})
+		if err != nil {
+			return err
 		}
-	})
-	if err != nil {
-		return err
 	}
-	err = w.texts.read(cols[eSystem], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+	err := w.texts.read(cols[eSystem], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
 		for k, v := range vals {
 			w.system[lo+k] = 0
 			if null(k) || blank(v) {
@@ -620,8 +627,10 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 }
 
 // decodeValues fills the window's date, end, value and claim columns with
-// the next m rows of each column chunk.
-func (w *eventWorker) decodeValues(cols [eClaim + 1]file.ColumnChunkReader, m int) error {
+// the next m rows of each column chunk. Claim ids are hashed only for the
+// rows kept, bits of kept from row lo of the group on.
+func (w *eventWorker) decodeValues(cols [eClaim + 1]file.ColumnChunkReader, m int, kept []uint64, lo int) error {
+	base := lo
 	err := w.ints.read(cols[eDate], m, func(lo int, vals []int32, null func(int) bool) {
 		for k, v := range vals {
 			w.date[lo+k] = metric.Date(v)
@@ -658,9 +667,10 @@ func (w *eventWorker) decodeValues(cols [eClaim + 1]file.ColumnChunkReader, m in
 		fill(w.claim, 0)
 	} else if err := w.texts.read(cols[eClaim], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
 		for k, v := range vals {
-			w.claim[lo+k] = 0
-			if !null(k) {
-				w.claim[lo+k] = dsl.ClaimKey(unsafe.String(unsafe.SliceData(v), len(v)))
+			r := lo + k
+			w.claim[r] = 0
+			if g := base + r; !null(k) && kept[g/64]&(1<<(g%64)) != 0 {
+				w.claim[r] = dsl.ClaimKey(unsafe.String(unsafe.SliceData(v), len(v)))
 			}
 		}
 	}); err != nil {
@@ -782,4 +792,18 @@ func (u *unknownIDs) merge(o *unknownIDs) {
 		u.note(s)
 	}
 	u.rows = rows
+}
+
+// noNulls reports whether the statistics of a row group's column chunk
+// say that it holds no null.
+func noNulls(rg *file.RowGroupReader, col int) bool {
+	md, err := rg.MetaData().ColumnChunk(col)
+	if err != nil {
+		return false
+	}
+	if ok, err := md.StatsSet(); !ok || err != nil {
+		return false
+	}
+	st, err := md.Statistics()
+	return err == nil && st != nil && st.HasNullCount() && st.NullCount() == 0
 }
