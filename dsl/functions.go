@@ -387,8 +387,16 @@ func endOf(e *Event) metric.Date {
 	return e.End
 }
 
-// merge returns the union of two sets, in index (so date) order.
+// merge returns the union of two sets, in index (so date) order. Sets are
+// read-only, so when one is empty (most are, in a union of a dozen
+// screening instruments) the other is returned as it is.
 func (r *Runner) merge(p, q evset) evset {
+	switch {
+	case len(p) == 0:
+		return q
+	case len(q) == 0:
+		return p
+	}
 	start := len(r.arena)
 	i, j := 0, 0
 	for i < len(p) || j < len(q) {
@@ -408,9 +416,19 @@ func (r *Runner) merge(p, q evset) evset {
 	return r.endSet(start)
 }
 
+// filter returns the events of p that keep accepts; p itself, uncopied,
+// when it accepts them all, as a window over the period often does.
 func (r *Runner) filter(p evset, keep func(*Event) bool) evset {
+	n := 0
+	for n < len(p) && keep(&r.events[p[n]]) {
+		n++
+	}
+	if n == len(p) {
+		return p
+	}
 	start := len(r.arena)
-	for _, i := range p {
+	r.arena = append(r.arena, p[:n]...)
+	for _, i := range p[n+1:] {
 		if keep(&r.events[i]) {
 			r.arena = append(r.arena, i)
 		}
