@@ -737,6 +737,7 @@ func group[P any, T any](members []Member, parts []P, rows func(P) (chunks[int32
 	}
 	out := make([]T, total)
 	adviseHugePages(out)
+	prefault(out)
 	fixes := make([]func(*T), len(parts))
 	if remap != nil {
 		for i, p := range parts {
@@ -817,6 +818,23 @@ func directExtra(ctx context.Context, d *Data, de *directEvents) *extraRows[Even
 		}
 		return de.fill(ctx, out, next, codeID, sourceID)
 	}}
+}
+
+// prefault writes xs (fresh from the operating system, so already zero)
+// in order, on every core, before rows are scattered into it: first
+// touches then fault the pages in sequence, where the scatter would fault
+// them one by one in random order, each in the middle of its work.
+func prefault[T any](xs []T) {
+	workers := runtime.GOMAXPROCS(0)
+	if len(xs) < 1<<16 {
+		workers = 1
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		part := xs[w*len(xs)/workers : (w+1)*len(xs)/workers]
+		wg.Go(func() { clear(part) })
+	}
+	wg.Wait()
 }
 
 // sortRuns sorts each member's run of xs, members split among goroutines.
