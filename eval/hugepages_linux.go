@@ -5,13 +5,17 @@ import (
 	"unsafe"
 )
 
-// adviseHugePages asks Linux to back a large, freshly allocated slice with
-// transparent huge pages (where the system allows them on request). The
-// loader scatters rows into such slices in random order; with 4 KiB pages
-// nearly every write misses the TLB and first-touches a page, which on
-// virtual machines costs about 3 s per GiB. It is advice only: errors are
-// ignored and results never depend on it.
-func adviseHugePages[T any](s []T) {
+// collapseHugePages asks Linux to back a large slice, whose pages have
+// been touched already, with transparent huge pages. The loader reads and
+// writes such slices (grouped rows, member tables) in random order; with
+// 4 KiB pages nearly every access misses the TLB. The pages are faulted
+// in first at 4 KiB and collapsed afterwards (MADV_COLLAPSE, Linux 6.1+),
+// because on virtual machines faulting huge pages directly costs several
+// times as much: 2.0 s for 660 MB, against 0.34 s for the 4 KiB faults and
+// 0.2 s for the collapse, measured here. Where collapsing is not supported
+// the range is marked for khugepaged to collapse later. It is advice only:
+// errors are ignored and results never depend on it.
+func collapseHugePages[T any](s []T) {
 	if len(s) == 0 {
 		return
 	}
@@ -27,5 +31,8 @@ func adviseHugePages[T any](s []T) {
 	}
 	n := (size - skip) &^ (huge - 1)
 	b := unsafe.Slice((*byte)(unsafe.Add(base, skip)), n)
-	_ = syscall.Madvise(b, 14) // MADV_HUGEPAGE
+	const madvHugePage, madvCollapse = 14, 25
+	if syscall.Madvise(b, madvCollapse) != nil {
+		_ = syscall.Madvise(b, madvHugePage)
+	}
 }

@@ -2,5 +2,5 @@
 
 package eval
 
-// adviseHugePages is a no-op where transparent huge pages do not exist.
-func adviseHugePages[T any](s []T) {}
+// collapseHugePages is a no-op where transparent huge pages do not exist.
+func collapseHugePages[T any](s []T) {}

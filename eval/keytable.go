@@ -112,6 +112,10 @@ func (t *keyTable) put(ns uint32, b []byte, v int32) {
 	}
 }
 
+// settle backs a large table with huge pages once it is filled (see
+// collapseHugePages).
+func (t *keyTable) settle() { collapseHugePages(t.slots) }
+
 // reserve sizes the table for n keys, so that filling it never rehashes.
 func (t *keyTable) reserve(n int) {
 	size := 64
@@ -128,7 +132,6 @@ func (t *keyTable) grow() { t.rehash(max(64, 2*len(t.slots))) }
 func (t *keyTable) rehash(size int) {
 	old := t.slots
 	t.slots = make([]keySlot, size)
-	adviseHugePages(t.slots)
 	mask := uint64(size - 1)
 	for _, s := range old {
 		if s.meta == 0 {

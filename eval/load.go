@@ -358,6 +358,7 @@ func memberTable(members []Member) *keyTable {
 		id := members[i].ID
 		t.put(0, unsafe.Slice(unsafe.StringData(id), len(id)), int32(i))
 	}
+	t.settle()
 	return t
 }
 
@@ -736,8 +737,8 @@ func group[P any, T any](members []Member, parts []P, rows func(P) (chunks[int32
 		set(&members[i], int32(start[i]), int32(start[i+1]))
 	}
 	out := make([]T, total)
-	adviseHugePages(out)
 	prefault(out)
+	collapseHugePages(out)
 	fixes := make([]func(*T), len(parts))
 	if remap != nil {
 		for i, p := range parts {

@@ -276,7 +276,6 @@ func (l *localIDs) id(s string) int32 {
 func (l *localIDs) grow() {
 	old := l.slots
 	l.slots = make([]idSlot, 2*len(old))
-	adviseHugePages(l.slots)
 	mask := uint64(len(l.slots) - 1)
 	for _, sl := range old {
 		if sl.id == 0 {
@@ -288,6 +287,7 @@ func (l *localIDs) grow() {
 		}
 		l.slots[i] = sl
 	}
+	collapseHugePages(l.slots)
 }
 
 // slab copies strings out of Arrow buffers (released after each batch)
