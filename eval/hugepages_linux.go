@@ -6,15 +6,16 @@ import (
 )
 
 // collapseHugePages asks Linux to back a large slice, whose pages have
-// been touched already, with transparent huge pages. The loader reads and
-// writes such slices (grouped rows, member tables) in random order; with
-// 4 KiB pages nearly every access misses the TLB. The pages are faulted
-// in first at 4 KiB and collapsed afterwards (MADV_COLLAPSE, Linux 6.1+),
-// because on virtual machines faulting huge pages directly costs several
-// times as much: 2.0 s for 660 MB, against 0.34 s for the 4 KiB faults and
-// 0.2 s for the collapse, measured here. Where collapsing is not supported
-// the range is marked for khugepaged to collapse later. It is advice only:
-// errors are ignored and results never depend on it.
+// been touched already, with transparent huge pages. The loader probes
+// member tables in random order; with 4 KiB pages nearly every probe
+// misses the TLB. The pages are faulted in first at 4 KiB and collapsed
+// afterwards (MADV_COLLAPSE, Linux 6.1+), because on virtual machines
+// faulting huge pages directly costs several times as much: 2.0 s for
+// 660 MB, against 0.34 s for the 4 KiB faults and 0.2 s for the collapse
+// in a fresh process, measured here. A collapse waits for compaction, so
+// it only pays for tables of tens of megabytes. Where collapsing is not
+// supported the range is marked for khugepaged to collapse later. It is
+// advice only: errors are ignored and results never depend on it.
 func collapseHugePages[T any](s []T) {
 	if len(s) == 0 {
 		return

@@ -737,8 +737,11 @@ func group[P any, T any](members []Member, parts []P, rows func(P) (chunks[int32
 		set(&members[i], int32(start[i]), int32(start[i+1]))
 	}
 	out := make([]T, total)
+	// Not collapsed into huge pages, although the scatter below would
+	// miss the TLB less: in a loaded process the collapse of hundreds of
+	// megabytes waits for compaction (1.7-2 s for 660 MB at 1M members,
+	// against 0.4 s saved in the scatter).
 	prefault(out)
-	collapseHugePages(out)
 	fixes := make([]func(*T), len(parts))
 	if remap != nil {
 		for i, p := range parts {
