@@ -3,7 +3,6 @@ package eval
 import (
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"testing"
 )
 
@@ -112,28 +111,4 @@ func BenchmarkMemberLookup(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(keys)), "ns/key")
 		_ = sink
 	})
-}
-
-func TestSortParallel(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	for _, procs := range []int{1, 2, 3, 4} {
-		for _, n := range []int{0, 5, 1 << 14, 1<<15 + 7} {
-			xs := make([]int, n)
-			for i := range xs {
-				xs[i] = i
-			}
-			rng.Shuffle(n, func(i, j int) { xs[i], xs[j] = xs[j], xs[i] })
-			prev := runtime.GOMAXPROCS(procs)
-			got := sortParallel(xs, func(a, b int) int { return a - b })
-			runtime.GOMAXPROCS(prev)
-			if len(got) != n {
-				t.Fatalf("procs %d, n %d: %d elements", procs, n, len(got))
-			}
-			for i, x := range got {
-				if x != i {
-					t.Fatalf("procs %d, n %d: element %d is %d", procs, n, i, x)
-				}
-			}
-		}
-	}
 }
