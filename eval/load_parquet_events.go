@@ -340,9 +340,11 @@ type eventWorker struct {
 	sel     []int32
 	found   []int32
 	touched uint32
-	// Scratch for a row group's kept rows (see scanGroup).
+	// Scratch for a row group's kept rows (see scanGroup), and a window's
+	// (fillGroup).
 	keptMember, keptCode []int32
 	keptSource           []int16
+	keptRows             []int32
 
 	texts  chunkStream[parquet.ByteArray]
 	ints   chunkStream[int32]
@@ -477,29 +479,29 @@ func (w *eventWorker) fillGroup(ctx context.Context, f *directFile, g int, keys 
 		}
 		// The window's kept rows go to places all over out. Reading the
 		// places of a batch first, in a loop of a few instructions, has
-		// their cache misses overlap; the stores then hit the cache.
-		kept := 0
+		// their cache and TLB misses overlap; the batch's stores then
+		// hit.
+		rows := w.keptRows[:0]
 		for k := range m {
 			if r := lo + k; keys.kept[r/64]&(1<<(r%64)) != 0 {
-				kept++
+				rows = append(rows, int32(k))
 			}
 		}
-		for b := j; b < j+kept; b += fillBatch {
-			for _, p := range keys.member[b:min(b+fillBatch, j+kept)] {
+		w.keptRows = rows
+		for b := 0; b < len(rows); b += fillBatch {
+			batch := rows[b:min(b+fillBatch, len(rows))]
+			places := keys.member[j : j+len(batch)]
+			for _, p := range places {
 				w.touched += uint32(out[p].Date)
 			}
-		}
-		for k := range m {
-			r := lo + k
-			if keys.kept[r/64]&(1<<(r%64)) == 0 {
-				continue
+			for i, k := range batch {
+				e := Event{Date: w.date[k], End: w.end[k], Code: codeID[keys.code[j+i]], Source: -1, Claim: w.claim[k], Value: w.value[k]}
+				if keys.source != nil && keys.source[j+i] >= 0 {
+					e.Source = sourceID[keys.source[j+i]]
+				}
+				out[places[i]] = e // its place, assigned by fill
 			}
-			e := Event{Date: w.date[k], End: w.end[k], Code: codeID[keys.code[j]], Source: -1, Claim: w.claim[k], Value: w.value[k]}
-			if keys.source != nil && keys.source[j] >= 0 {
-				e.Source = sourceID[keys.source[j]]
-			}
-			out[keys.member[j]] = e // its place, assigned by fill
-			j++
+			j += len(batch)
 		}
 	}
 	return nil
