@@ -203,6 +203,11 @@ func fileSources(t tableKind, path string) ([]source, error) {
 				return []source{{table: t, name: path, direct: df}}, nil
 			}
 		}
+		if t == tMembers && directParquet {
+			if s, ok := openDirectMembers(path); ok {
+				return []source{s}, nil
+			}
+		}
 		return parquetSources(t, path)
 	case ".arrow", ".arrows", ".ipc", ".feather":
 		return []source{ipcSource(t, path)}, nil

@@ -45,7 +45,8 @@ const directRows = 16 << 10
 // file's schema (-1 when absent) if the direct reader can read it: every
 // canonical column a top-level leaf, but lists, which are the standard
 // three-level list of strings; text as UTF-8 byte arrays, dates as INT32
-// days, numbers as doubles; and the required columns present. Anything
+// days, numbers as doubles, booleans as BOOLEAN; and the required columns
+// present. Anything
 // else is read through pqarrow, which reports what is wrong with it.
 func directLayout(sc *schema.Schema, specs []colSpec) ([]int, bool) {
 	l := make([]int, len(specs))
@@ -84,7 +85,9 @@ func directLayout(sc *schema.Schema, specs []colSpec) ([]int, bool) {
 		case kDate:
 			ok = col.PhysicalType() == parquet.Types.Int32 && lt != nil && lt.Equals(schema.DateLogicalType{})
 		case kFloat:
-			ok = col.PhysicalType() == parquet.Types.Double && (lt == nil || lt.Equals(schema.NoLogicalType{}))
+			ok = col.PhysicalType() == parquet.Types.Double && noLogicalType(col)
+		case kBool:
+			ok = col.PhysicalType() == parquet.Types.Boolean && noLogicalType(col)
 		}
 		if !ok {
 			return l, false

@@ -3,6 +3,7 @@ package eval
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -40,6 +41,8 @@ func TestDirectEventsEqualArrowPath(t *testing.T) {
 	require.Greater(t, len(df.groupRows), 3, "the test wants several row groups")
 	_, ok = openDirect(tEnrollment, files.Enrollment[0])
 	require.True(t, ok, "synth's enrollment file must take the direct path")
+	_, ok = openDirectMembers(files.Members[0])
+	require.True(t, ok, "synth's members file must take the direct path")
 
 	ms, err := measures.Load(nil)
 	require.NoError(t, err)
@@ -221,6 +224,55 @@ func TestDirectSpansEqualArrowPath(t *testing.T) {
 	})
 }
 
+// Members: every canonical column with nulls, race lists, booleans and
+// extra columns of each kind the direct reader takes.
+func TestDirectMembersEqualArrowPath(t *testing.T) {
+	mem := checkedAllocator(t)
+	fields := slices.Clone(membersSchema.Fields())
+	for i := range fields {
+		fields[i].Nullable = true
+	}
+	fields[4].Type = arrow.ListOfField(arrow.Field{Name: "element", Type: arrow.BinaryTypes.String, Nullable: true})
+	fields = append(fields,
+		arrow.Field{Name: "visits", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		arrow.Field{Name: "rank", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+		arrow.Field{Name: "risk", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+		arrow.Field{Name: "score", Type: arrow.PrimitiveTypes.Float32, Nullable: true},
+		arrow.Field{Name: "homeless", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
+		arrow.Field{Name: "pcp_since", Type: arrow.FixedWidthTypes.Date32, Nullable: true})
+	schema := arrow.NewSchema(fields, nil)
+	header := "member_id,birth_date,death_date,sex,race,ethnicity,language,interpreter_needed,disability,county,visits,rank,risk,score,homeless,pcp_since\n"
+	rows := "M2,2010-03-04,,F,White; Asian,hispanic,es,true,false,Lane,3,1,0.25,1.5,true,2020-01-01\n" +
+		"M1,2020-02-29,2025-06-01,,,,,,,,,,,,,\n" +
+		"M3,1950-01-01,,M,BLACK,non_hispanic,en,false,true,Linn,0,-2,,,false,\n" +
+		"M4,1999-12-31,,X,asian;asian,,zh,,,Lane,7,,1e300,,,1999-12-31\n" +
+		"M0,2001-01-01,,U,,unknown,,true,,Benton,,5,-1,-0.5,,\n"
+	members := filepath.Join(t.TempDir(), "members.parquet")
+	recs := records(t, mem, schema, header+rows, 2)
+	writeParquet(t, mem, members, schema, recs, 2)
+	(&cohortRecords{members: recs}).release()
+	_, ok := openDirectMembers(members)
+	require.True(t, ok, "the direct path must read the file")
+	direct, viaArrow, errD, errA := loadBothWays(t, Files{Members: []string{members}}, WithAllocator(mem))
+	require.NoError(t, errD)
+	require.NoError(t, errA)
+	require.Len(t, direct.Members, 5)
+	require.Len(t, direct.Attributes, 7)
+	assertSameData(t, viaArrow, direct)
+
+	for _, tc := range []struct{ name, rows, want string }{
+		{"null member", "M1,2000-01-01\n,2000-01-01\n", "row group 0, row 2: column member_id: null value in required column"},
+		{"blank member", "M1,2000-01-01\nM2,2000-01-01\n ,2000-01-01\n", "row group 1, row 3: column member_id: null value in required column"},
+		{"null birth date", "M1,2000-01-01\nM2,\n", "row group 0, row 2: column birth_date: null value in required column"},
+		{"member before birth date", "M1,2000-01-01\n,\n", "row group 0, row 2: column member_id: null value in required column"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			short := arrow.NewSchema(fields[:2], nil)
+			assertSameError(t, tMembers, short, "member_id,birth_date\n"+tc.rows, tc.want)
+		})
+	}
+}
+
 func TestDirectEventLayout(t *testing.T) {
 	mem := checkedAllocator(t)
 	dir := t.TempDir()
@@ -276,13 +328,21 @@ func assertSameError(t *testing.T, table tableKind, schema *arrow.Schema, rows, 
 	recs := records(t, mem, schema, rows, 2)
 	writeParquet(t, mem, path, schema, recs, 2)
 	(&cohortRecords{events: recs}).release()
-	_, ok := openDirect(table, path)
+	ok := false
+	if table == tMembers {
+		_, ok = openDirectMembers(path)
+	} else {
+		_, ok = openDirect(table, path)
+	}
 	require.True(t, ok, "the direct path must read the file")
 	files := Files{Members: []string{filepath.Join(cohortDir, "members.csv")}}
-	if table == tEvents {
+	switch table {
+	case tEvents:
 		files.Events = []string{path}
-	} else {
+	case tEnrollment:
 		files.Enrollment = []string{path}
+	default:
+		files.Members = []string{path}
 	}
 	_, _, errD, errA := loadBothWays(t, files, WithAllocator(mem))
 	require.Error(t, errA)

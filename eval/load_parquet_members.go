@@ -1,0 +1,423 @@
+package eval
+
+import (
+	"context"
+	"math"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/schema"
+
+	"github.com/caremetrics/caremetrics/metric"
+)
+
+// Members files of the canonical Parquet layout are read directly too (see
+// load_parquet_events.go), into the same part the pqarrow path fills, so
+// that everything after reading is shared. The members table is read
+// before the others can resolve their member ids, so its speed shows in
+// the whole load's time.
+
+// memberLayout is where a Parquet members file keeps each canonical column
+// (-1 when absent) and its extra columns, which become attributes.
+type memberLayout struct {
+	cols   []int
+	extras []extraColumn
+}
+
+type extraColumn struct {
+	name string
+	col  int
+	kind AttrKind
+}
+
+// directMemberLayout returns the layout of a members file if the direct
+// reader can read it: the canonical columns as directLayout wants them,
+// and every extra column a flat string, date,
+// floating point number, signed integer or boolean. Anything else, lists
+// of strings as attributes among them, is read through pqarrow.
+func directMemberLayout(sc *schema.Schema) (memberLayout, bool) {
+	var l memberLayout
+	for c := 0; c < sc.NumColumns(); c++ {
+		col := sc.Column(c)
+		path := col.ColumnPath()
+		spec := -1
+		for k := range memberSpecs {
+			if memberSpecs[k].name == path[0] {
+				spec = k
+			}
+		}
+		if spec >= 0 {
+			continue // directLayout checks them
+		}
+		if len(path) != 1 || col.MaxRepetitionLevel() != 0 || col.MaxDefinitionLevel() > 1 || path[0] == "" {
+			return l, false
+		}
+		kind, ok := flatAttrKind(col)
+		if !ok {
+			return l, false
+		}
+		for _, e := range l.extras {
+			if e.name == path[0] {
+				return l, false // a duplicate: pqarrow reports it
+			}
+		}
+		l.extras = append(l.extras, extraColumn{name: path[0], col: c, kind: kind})
+	}
+	cols, ok := directLayout(sc, memberSpecs)
+	if !ok {
+		return l, false
+	}
+	l.cols = cols
+	return l, true
+}
+
+func noLogicalType(col *schema.Column) bool {
+	lt := col.LogicalType()
+	return lt == nil || lt.Equals(schema.NoLogicalType{})
+}
+
+// flatAttrKind is the attribute kind of a flat extra column, as the pqarrow
+// path would type it.
+func flatAttrKind(col *schema.Column) (AttrKind, bool) {
+	lt := col.LogicalType()
+	switch col.PhysicalType() {
+	case parquet.Types.ByteArray:
+		if lt != nil && lt.Equals(schema.StringLogicalType{}) {
+			return AttrString, true
+		}
+	case parquet.Types.Int32:
+		if lt != nil && lt.Equals(schema.DateLogicalType{}) {
+			return AttrDate, true
+		}
+		if noLogicalType(col) || signedInt(lt) {
+			return AttrInt, true
+		}
+	case parquet.Types.Int64:
+		if noLogicalType(col) || signedInt(lt) {
+			return AttrInt, true
+		}
+	case parquet.Types.Double, parquet.Types.Float:
+		if noLogicalType(col) {
+			return AttrFloat, true
+		}
+	case parquet.Types.Boolean:
+		if noLogicalType(col) {
+			return AttrBool, true
+		}
+	}
+	return 0, false
+}
+
+func signedInt(lt schema.LogicalType) bool {
+	it, ok := lt.(schema.IntLogicalType)
+	return ok && it.IsSigned()
+}
+
+// openDirectMembers returns the direct reading of a Parquet members file,
+// or false when the file needs the pqarrow path.
+func openDirectMembers(path string) (source, bool) {
+	md, err := parquetMetadata(path)
+	if err != nil {
+		return source{}, false
+	}
+	layout, ok := directMemberLayout(md.Schema)
+	if !ok {
+		return source{}, false
+	}
+	groupRows := make([]int64, md.NumRowGroups())
+	for g := range groupRows {
+		groupRows[g] = md.RowGroup(g).NumRows()
+	}
+	return directMembersSource(path, layout, groupRows), true
+}
+
+// directMembersSource reads a members file of the canonical layout into
+// its part, row group after row group.
+func directMembersSource(path string, layout memberLayout, groupRows []int64) source {
+	return source{table: tMembers, name: path, read: func(ctx context.Context, cfg *loadConfig, pt part) (int64, error) {
+		p := pt.(*memberPart)
+		for _, e := range layout.extras {
+			p.attrs = append(p.attrs, attrPart{Attribute: Attribute{Name: e.name, Kind: e.kind}, col: e.col})
+		}
+		var total int64
+		for _, n := range groupRows {
+			total += n
+		}
+		p.reserve(total)
+		r := memberReader{part: p, layout: layout}
+		defer r.close()
+		f := &directFile{path: path, table: tMembers, layout: layout.cols, groupRows: groupRows}
+		first := int64(1)
+		for g, n := range groupRows {
+			f.groupFirst = append(f.groupFirst, first)
+			first += n
+			if err := r.readGroup(ctx, f, g); err != nil {
+				return 0, err
+			}
+		}
+		return total, nil
+	}}
+}
+
+type memberReader struct {
+	parquetFiles
+	part   *memberPart
+	layout memberLayout
+
+	texts   chunkStream[parquet.ByteArray]
+	ints    chunkStream[int32]
+	longs   chunkStream[int64]
+	floats  chunkStream[float64]
+	singles chunkStream[float32]
+	bools   chunkStream[bool]
+	lists   listStream
+
+	// One window of rows: the members, and each row's race items.
+	members []Member
+	races   [][]string
+}
+
+func (r *memberReader) readGroup(ctx context.Context, f *directFile, g int) error {
+	pf, err := r.reader(f.path)
+	if err != nil {
+		return invalidParquet(f, g, err)
+	}
+	rg := pf.RowGroup(g)
+	var cols [mDisability + 1]file.ColumnChunkReader
+	for s := range cols {
+		if f.layout[s] >= 0 {
+			if cols[s], err = rg.Column(f.layout[s]); err != nil {
+				return invalidParquet(f, g, err)
+			}
+		}
+	}
+	extras := make([]file.ColumnChunkReader, len(r.layout.extras))
+	for x, e := range r.layout.extras {
+		if extras[x], err = rg.Column(e.col); err != nil {
+			return invalidParquet(f, g, err)
+		}
+	}
+	r.lists.reset()
+	p := r.part
+	n := int(f.groupRows[g])
+	for lo := 0; lo < n; lo += directRows {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m := min(directRows, n-lo)
+		bad := rowError{row: -1}
+		if err := r.decode(cols, m, &bad); err != nil {
+			return invalidParquet(f, g, err)
+		}
+		if bad.row >= 0 {
+			return &DataError{File: f.path, Table: tMembers.String(), Column: memberSpecs[bad.spec].name,
+				Row: f.groupFirst[g] + int64(lo+bad.row), RowGroup: g, Msg: bad.msg}
+		}
+		for k := range m {
+			p.members = append(p.members, r.members[k])
+			for _, race := range r.races[k] {
+				if race != "" {
+					p.raceVals = append(p.raceVals, race)
+				}
+			}
+			p.raceEnd = append(p.raceEnd, len(p.raceVals))
+		}
+		for x := range extras {
+			if err := r.decodeAttr(extras[x], &p.attrs[x].Attribute, m); err != nil {
+				return invalidParquet(f, g, err)
+			}
+		}
+	}
+	return nil
+}
+
+// decode reads the next m rows of the canonical columns into the window,
+// noting the first invalid cell in bad, in the order the pqarrow path
+// checks a row's cells.
+func (r *memberReader) decode(cols [mDisability + 1]file.ColumnChunkReader, m int, bad *rowError) error {
+	const nullMsg = "null value in required column"
+	p := r.part
+	r.members = append(r.members[:0], make([]Member, m)...)
+	for len(r.races) < m {
+		r.races = append(r.races, nil)
+	}
+	ms := r.members
+	err := r.texts.read(cols[mID], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+		for k, v := range vals {
+			if null(k) || blank(v) {
+				bad.note(lo+k, mID, nullMsg)
+				continue
+			}
+			ms[lo+k].ID = p.slab.clone(unsafe.String(unsafe.SliceData(v), len(v)))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range []struct {
+		spec     int
+		required bool
+		set      func(m *Member, d metric.Date)
+	}{
+		{mBirth, true, func(m *Member, d metric.Date) { m.BirthDate = d }},
+		{mDeath, false, func(m *Member, d metric.Date) { m.DeathDate = d }},
+	} {
+		if cols[d.spec] == nil {
+			for k := range ms {
+				d.set(&ms[k], metric.NoDate)
+			}
+			continue
+		}
+		err := r.ints.read(cols[d.spec], m, func(lo int, vals []int32, null func(int) bool) {
+			for k, v := range vals {
+				day := metric.Date(v)
+				if null(k) {
+					day = metric.NoDate
+					if d.required {
+						bad.note(lo+k, d.spec, nullMsg)
+					}
+				}
+				d.set(&ms[lo+k], day)
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, t := range []struct {
+		spec int
+		set  func(m *Member, s string)
+	}{
+		{mSex, func(m *Member, s string) { m.Sex = s }},
+		{mEthnicity, func(m *Member, s string) { m.Ethnicity = s }},
+		{mLanguage, func(m *Member, s string) { m.Language = s }},
+	} {
+		if cols[t.spec] == nil {
+			continue
+		}
+		err := r.texts.read(cols[t.spec], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+			for k, v := range vals {
+				if !null(k) {
+					t.set(&ms[lo+k], p.strs.get(unsafe.String(unsafe.SliceData(v), len(v))))
+				}
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for k := range m {
+		r.races[k] = r.races[k][:0]
+	}
+	if cols[mRace] != nil {
+		err := r.lists.read(cols[mRace], m, func(row int, items []parquet.ByteArray, null bool) {
+			for _, it := range items {
+				// The item aliases the page; getFunc copies what it keeps.
+				r.races[row] = append(r.races[row], p.races.getFunc(unsafe.String(unsafe.SliceData(it), len(it)), normRace))
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, b := range []struct {
+		spec int
+		set  func(m *Member, t Tristate)
+	}{
+		{mInterpreter, func(m *Member, t Tristate) { m.InterpreterNeeded = t }},
+		{mDisability, func(m *Member, t Tristate) { m.Disability = t }},
+	} {
+		if cols[b.spec] == nil {
+			continue
+		}
+		err := r.bools.read(cols[b.spec], m, func(lo int, vals []bool, null func(int) bool) {
+			for k, v := range vals {
+				t := False
+				if null(k) {
+					t = Null
+				} else if v {
+					t = True
+				}
+				b.set(&ms[lo+k], t)
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeAttr appends the next m rows of an extra column to a, with the
+// pqarrow path's nulls (see Attribute).
+func (r *memberReader) decodeAttr(cr file.ColumnChunkReader, a *Attribute, m int) error {
+	p := r.part
+	switch a.Kind {
+	case AttrString:
+		return r.texts.read(cr, m, func(_ int, vals []parquet.ByteArray, null func(int) bool) {
+			for k, v := range vals {
+				s := ""
+				if !null(k) {
+					s = unsafe.String(unsafe.SliceData(v), len(v))
+				}
+				a.Strings = append(a.Strings, p.strs.get(s))
+			}
+		})
+	case AttrDate:
+		return r.ints.read(cr, m, func(_ int, vals []int32, null func(int) bool) {
+			for k, v := range vals {
+				d := metric.Date(v)
+				if null(k) {
+					d = metric.NoDate
+				}
+				a.Dates = append(a.Dates, d)
+			}
+		})
+	case AttrBool:
+		return r.bools.read(cr, m, func(_ int, vals []bool, null func(int) bool) {
+			for k, v := range vals {
+				a.Bools = append(a.Bools, v && !null(k))
+			}
+		})
+	case AttrInt:
+		if cr.Type() == parquet.Types.Int32 {
+			return r.ints.read(cr, m, func(_ int, vals []int32, null func(int) bool) {
+				for k, v := range vals {
+					if null(k) {
+						v = 0
+					}
+					a.Ints = append(a.Ints, int64(v))
+				}
+			})
+		}
+		return r.longs.read(cr, m, func(_ int, vals []int64, null func(int) bool) {
+			for k, v := range vals {
+				if null(k) {
+					v = 0
+				}
+				a.Ints = append(a.Ints, v)
+			}
+		})
+	default: // AttrFloat
+		if cr.Type() == parquet.Types.Float {
+			return r.singles.read(cr, m, func(_ int, vals []float32, null func(int) bool) {
+				for k, v := range vals {
+					f := float64(v)
+					if null(k) {
+						f = math.NaN()
+					}
+					a.Floats = append(a.Floats, f)
+				}
+			})
+		}
+		return r.floats.read(cr, m, func(_ int, vals []float64, null func(int) bool) {
+			for k, v := range vals {
+				if null(k) {
+					v = math.NaN()
+				}
+				a.Floats = append(a.Floats, v)
+			}
+		})
+	}
+}
