@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/caremetrics/caremetrics/metric"
@@ -62,5 +63,25 @@ func TestSortEvents(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Member keys sort as strings.Compare sorts the ids, also where the packed
+// words tie or mislead: prefixes, zero bytes, ids longer than 16 bytes.
+func TestMemberKeyOrder(t *testing.T) {
+	ids := []string{"", "\x00", "\x00\x00", "a", "a\x00", "a\x00b", "ab", "b", "M000000001", "M00000001",
+		"0123456789abcdef", "0123456789abcdef\x00", "0123456789abcdefa", "0123456789abcdefb", "0123456789abcdefab",
+		"0123456789abcdeg", "\xff", "é", "Z"}
+	for _, a := range ids {
+		for _, b := range ids {
+			got := compareMemberKeys(newMemberKey(a, memberOrigin{}), newMemberKey(b, memberOrigin{}))
+			if want := strings.Compare(a, b); got != want {
+				t.Errorf("compare(%q, %q) = %d, want %d", a, b, got, want)
+			}
+		}
+	}
+	// Equal ids go by origin: the first read first.
+	if compareMemberKeys(newMemberKey("x", memberOrigin{0, 5}), newMemberKey("x", memberOrigin{1, 0})) >= 0 {
+		t.Error("equal ids: part 0 must come before part 1")
 	}
 }
