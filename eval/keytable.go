@@ -3,6 +3,7 @@ package eval
 import (
 	"encoding/binary"
 	"math/bits"
+	"unsafe"
 )
 
 // keyTable maps byte strings to int32 values exactly, without a Go string
@@ -20,6 +21,7 @@ type keyTable struct {
 	slots []keySlot // open addressing, a power of two, at most half full
 	n     int
 	long  map[longKey]int32
+	sink  uint32 // keeps touch's reads
 }
 
 type keySlot struct {
@@ -110,6 +112,25 @@ func (t *keyTable) put(ns uint32, b []byte, v int32) {
 			return
 		}
 	}
+}
+
+// touch reads the first slot of each member's id, so that the misses of a
+// batch of puts overlap (see getMany); it returns a value derived from the
+// reads, for the caller to keep.
+func (t *keyTable) touch(members []Member) uint32 {
+	var slots [probeBatch]uint64
+	mask := uint64(len(t.slots) - 1)
+	for n := range members[:min(len(members), probeBatch)] {
+		id := members[n].ID
+		if len(id) <= maxPacked {
+			slots[n] = slotHash(pack(0, unsafe.Slice(unsafe.StringData(id), len(id)))) & mask
+		}
+	}
+	var touched uint32
+	for _, i := range slots[:min(len(members), probeBatch)] {
+		touched += t.slots[i].meta
+	}
+	return touched
 }
 
 // settle backs a large table with huge pages once it is filled (see

@@ -360,9 +360,13 @@ func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) 
 func memberTable(members []Member) *keyTable {
 	t := &keyTable{}
 	t.reserve(len(members))
-	for i := range members {
-		id := members[i].ID
-		t.put(0, unsafe.Slice(unsafe.StringData(id), len(id)), int32(i))
+	for lo := 0; lo < len(members); lo += probeBatch {
+		batch := members[lo:min(lo+probeBatch, len(members))]
+		t.sink += t.touch(batch)
+		for i := range batch {
+			id := batch[i].ID
+			t.put(0, unsafe.Slice(unsafe.StringData(id), len(id)), int32(lo+i))
+		}
 	}
 	t.settle()
 	return t
