@@ -5,6 +5,20 @@
 // measure. Evaluate then runs the measures over the members in parallel and
 // returns a metric.Report, plus member-level detail on request.
 //
+// # Loading Parquet
+//
+// Parquet files in the canonical layout (flat columns, lists as the
+// standard three-level list of strings, dates as DATE, text as UTF-8) are
+// read straight from their column chunks, without Arrow arrays: the
+// members first, then enrollment and events on every core, each row's
+// member id resolved once against the members. Events are read in two
+// passes: the first decides which rows the measures need (see
+// WithRequirements) and for whom, and the second writes each kept event
+// into its member's place, so that the events are never held twice. Files
+// in any other layout (timestamps for dates, large strings, ';'-joined
+// lists, ...) are read through Arrow, with the same results and the same
+// errors.
+//
 // # Concurrency
 //
 // Members are split into chunks evaluated by a fixed number of workers

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/caremetrics/caremetrics/dsl"
@@ -62,28 +64,32 @@ func fromTables(tab *synth.Tables) (*eval.Data, error) {
 }
 
 // BenchmarkShippedEvaluate evaluates every shipped measure over cohorts of
-// 10,000 and 100,000 members.
+// 10,000 and 100,000 members, with 1 worker and with one per core
+// (members/s per core is the first's figure; the ratio of the two is the
+// scaling).
 func BenchmarkShippedEvaluate(b *testing.B) {
 	ms, err := measures.Load(nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, n := range []int{10_000, 100_000} {
-		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
-			data := shippedCohort(b, n)
-			ctx := context.Background()
-			b.ReportAllocs()
-			var res *eval.Result
-			for b.Loop() {
-				if res, err = eval.Evaluate(ctx, data, ms); err != nil {
-					b.Fatal(err)
+		data := shippedCohort(b, n)
+		for _, workers := range slices.Compact([]int{1, runtime.GOMAXPROCS(0)}) {
+			b.Run(fmt.Sprintf("members=%d/workers=%d", n, workers), func(b *testing.B) {
+				ctx := context.Background()
+				b.ReportAllocs()
+				var res *eval.Result
+				for b.Loop() {
+					if res, err = eval.Evaluate(ctx, data, ms, eval.WithWorkers(workers)); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-			if res == nil || len(res.Report.Measures) != len(ms) {
-				b.Fatal("incomplete report")
-			}
-			reportRates(b, len(data.Members), len(data.Events))
-		})
+				if res == nil || len(res.Report.Measures) != len(ms) {
+					b.Fatal("incomplete report")
+				}
+				reportRates(b, len(data.Members), len(data.Events))
+			})
+		}
 	}
 }
 
