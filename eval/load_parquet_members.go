@@ -3,6 +3,8 @@ package eval
 import (
 	"context"
 	"math"
+	"slices"
+	"sync"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/parquet"
@@ -145,7 +147,7 @@ func directMembersSource(path string, layout memberLayout, groupRows []int64) so
 			total += n
 		}
 		p.reserve(total)
-		r := memberReader{part: p, layout: layout}
+		r := memberReader{part: p, layout: layout, attrStrs: interner{}}
 		defer r.close()
 		f := &directFile{path: path, table: tMembers, layout: layout.cols, groupRows: groupRows}
 		first := int64(1)
@@ -164,7 +166,15 @@ type memberReader struct {
 	parquetFiles
 	part   *memberPart
 	layout memberLayout
+	// The column streams of the two goroutines that decode a row group.
+	a, b memberStreams
+	// attrStrs interns the attributes' strings, which the second goroutine
+	// reads while the first interns sex, ethnicity and language in
+	// part.strs.
+	attrStrs interner
+}
 
+type memberStreams struct {
 	texts   chunkStream[parquet.ByteArray]
 	ints    chunkStream[int32]
 	longs   chunkStream[int64]
@@ -172,12 +182,14 @@ type memberReader struct {
 	singles chunkStream[float32]
 	bools   chunkStream[bool]
 	lists   listStream
-
-	// One window of rows: the members, and each row's race items.
-	members []Member
-	races   [][]string
 }
 
+// readGroup decodes row group g into the part's rows. The members table
+// is read before any other table can be resolved against it, so its
+// columns are decoded by two goroutines: ids, dates and the text columns
+// by one, race, the flags and the attributes by the other. They write
+// different fields of the same rows, and only the first can meet a bad
+// cell.
 func (r *memberReader) readGroup(ctx context.Context, f *directFile, g int) error {
 	pf, err := r.reader(f.path)
 	if err != nil {
@@ -198,152 +210,176 @@ func (r *memberReader) readGroup(ctx context.Context, f *directFile, g int) erro
 			return invalidParquet(f, g, err)
 		}
 	}
-	r.lists.reset()
 	p := r.part
 	n := int(f.groupRows[g])
-	for lo := 0; lo < n; lo += directRows {
+	base := len(p.members)
+	p.members = slices.Grow(p.members, n)[:base+n]
+	ms := p.members[base:]
+	clear(ms)
+	bad := rowError{row: -1}
+	var errA, errB error
+	var wg sync.WaitGroup
+	wg.Go(func() { errA = r.decodeA(ctx, cols, ms, &bad) })
+	wg.Go(func() { errB = r.decodeB(ctx, cols, extras, ms) })
+	wg.Wait()
+	for _, err := range []error{errA, errB} {
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return invalidParquet(f, g, err)
+		}
+	}
+	if bad.row >= 0 {
+		return &DataError{File: f.path, Table: tMembers.String(), Column: memberSpecs[bad.spec].name,
+			Row: f.groupFirst[g] + int64(bad.row), RowGroup: g, Msg: bad.msg}
+	}
+	return nil
+}
+
+// decodeA decodes the ids, dates, sex, ethnicity and language of ms, the
+// rows of a row group, noting the first invalid cell in bad (rows counted
+// from the group's first), in the order the pqarrow path checks a row's
+// cells.
+func (r *memberReader) decodeA(ctx context.Context, cols [mDisability + 1]file.ColumnChunkReader, ms []Member, bad *rowError) error {
+	const nullMsg = "null value in required column"
+	p, st := r.part, &r.a
+	for wlo := 0; wlo < len(ms); wlo += directRows {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		m := min(directRows, n-lo)
-		bad := rowError{row: -1}
-		if err := r.decode(cols, m, &bad); err != nil {
-			return invalidParquet(f, g, err)
+		m := min(directRows, len(ms)-wlo)
+		win := ms[wlo : wlo+m]
+		err := st.texts.read(cols[mID], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+			for k, v := range vals {
+				if null(k) || blank(v) {
+					bad.note(wlo+lo+k, mID, nullMsg)
+					continue
+				}
+				win[lo+k].ID = p.slab.clone(unsafe.String(unsafe.SliceData(v), len(v)))
+			}
+		})
+		if err != nil {
+			return err
+		}
+		for _, d := range []struct {
+			spec     int
+			required bool
+			set      func(m *Member, d metric.Date)
+		}{
+			{mBirth, true, func(m *Member, d metric.Date) { m.BirthDate = d }},
+			{mDeath, false, func(m *Member, d metric.Date) { m.DeathDate = d }},
+		} {
+			if cols[d.spec] == nil {
+				for k := range win {
+					d.set(&win[k], metric.NoDate)
+				}
+				continue
+			}
+			err := st.ints.read(cols[d.spec], m, func(lo int, vals []int32, null func(int) bool) {
+				for k, v := range vals {
+					day := metric.Date(v)
+					if null(k) {
+						day = metric.NoDate
+						if d.required {
+							bad.note(wlo+lo+k, d.spec, nullMsg)
+						}
+					}
+					d.set(&win[lo+k], day)
+				}
+			})
+			if err != nil {
+				return err
+			}
+		}
+		for _, t := range []struct {
+			spec int
+			set  func(m *Member, s string)
+		}{
+			{mSex, func(m *Member, s string) { m.Sex = s }},
+			{mEthnicity, func(m *Member, s string) { m.Ethnicity = s }},
+			{mLanguage, func(m *Member, s string) { m.Language = s }},
+		} {
+			if cols[t.spec] == nil {
+				continue
+			}
+			err := st.texts.read(cols[t.spec], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+				for k, v := range vals {
+					if !null(k) {
+						t.set(&win[lo+k], p.strs.get(unsafe.String(unsafe.SliceData(v), len(v))))
+					}
+				}
+			})
+			if err != nil {
+				return err
+			}
 		}
 		if bad.row >= 0 {
-			return &DataError{File: f.path, Table: tMembers.String(), Column: memberSpecs[bad.spec].name,
-				Row: f.groupFirst[g] + int64(lo+bad.row), RowGroup: g, Msg: bad.msg}
-		}
-		for k := range m {
-			p.members = append(p.members, r.members[k])
-			for _, race := range r.races[k] {
-				if race != "" {
-					p.raceVals = append(p.raceVals, race)
-				}
-			}
-			p.raceEnd = append(p.raceEnd, len(p.raceVals))
-		}
-		for x := range extras {
-			if err := r.decodeAttr(extras[x], &p.attrs[x].Attribute, m); err != nil {
-				return invalidParquet(f, g, err)
-			}
+			return nil // reported by readGroup; the rest need not be read
 		}
 	}
 	return nil
 }
 
-// decode reads the next m rows of the canonical columns into the window,
-// noting the first invalid cell in bad, in the order the pqarrow path
-// checks a row's cells.
-func (r *memberReader) decode(cols [mDisability + 1]file.ColumnChunkReader, m int, bad *rowError) error {
-	const nullMsg = "null value in required column"
-	p := r.part
-	r.members = append(r.members[:0], make([]Member, m)...)
-	for len(r.races) < m {
-		r.races = append(r.races, nil)
-	}
-	ms := r.members
-	err := r.texts.read(cols[mID], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
-		for k, v := range vals {
-			if null(k) || blank(v) {
-				bad.note(lo+k, mID, nullMsg)
-				continue
-			}
-			ms[lo+k].ID = p.slab.clone(unsafe.String(unsafe.SliceData(v), len(v)))
+// decodeB decodes the race lists, the flags and the attributes of ms, the
+// rows of a row group; race values go to the part's raceVals in row order.
+func (r *memberReader) decodeB(ctx context.Context, cols [mDisability + 1]file.ColumnChunkReader, extras []file.ColumnChunkReader, ms []Member) error {
+	p, st := r.part, &r.b
+	st.lists.reset()
+	for wlo := 0; wlo < len(ms); wlo += directRows {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-	})
-	if err != nil {
-		return err
-	}
-	for _, d := range []struct {
-		spec     int
-		required bool
-		set      func(m *Member, d metric.Date)
-	}{
-		{mBirth, true, func(m *Member, d metric.Date) { m.BirthDate = d }},
-		{mDeath, false, func(m *Member, d metric.Date) { m.DeathDate = d }},
-	} {
-		if cols[d.spec] == nil {
-			for k := range ms {
-				d.set(&ms[k], metric.NoDate)
+		m := min(directRows, len(ms)-wlo)
+		win := ms[wlo : wlo+m]
+		if cols[mRace] == nil {
+			for range m {
+				p.raceEnd = append(p.raceEnd, len(p.raceVals))
 			}
-			continue
-		}
-		err := r.ints.read(cols[d.spec], m, func(lo int, vals []int32, null func(int) bool) {
-			for k, v := range vals {
-				day := metric.Date(v)
-				if null(k) {
-					day = metric.NoDate
-					if d.required {
-						bad.note(lo+k, d.spec, nullMsg)
+		} else {
+			err := st.lists.read(cols[mRace], m, func(row int, items []parquet.ByteArray, null bool) {
+				for _, it := range items {
+					// The item aliases the page; getFunc copies what it
+					// keeps.
+					if race := p.races.getFunc(unsafe.String(unsafe.SliceData(it), len(it)), normRace); race != "" {
+						p.raceVals = append(p.raceVals, race)
 					}
 				}
-				d.set(&ms[lo+k], day)
+				p.raceEnd = append(p.raceEnd, len(p.raceVals))
+			})
+			if err != nil {
+				return err
 			}
-		})
-		if err != nil {
-			return err
 		}
-	}
-	for _, t := range []struct {
-		spec int
-		set  func(m *Member, s string)
-	}{
-		{mSex, func(m *Member, s string) { m.Sex = s }},
-		{mEthnicity, func(m *Member, s string) { m.Ethnicity = s }},
-		{mLanguage, func(m *Member, s string) { m.Language = s }},
-	} {
-		if cols[t.spec] == nil {
-			continue
-		}
-		err := r.texts.read(cols[t.spec], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
-			for k, v := range vals {
-				if !null(k) {
-					t.set(&ms[lo+k], p.strs.get(unsafe.String(unsafe.SliceData(v), len(v))))
+		for _, b := range []struct {
+			spec int
+			set  func(m *Member, t Tristate)
+		}{
+			{mInterpreter, func(m *Member, t Tristate) { m.InterpreterNeeded = t }},
+			{mDisability, func(m *Member, t Tristate) { m.Disability = t }},
+		} {
+			if cols[b.spec] == nil {
+				continue
+			}
+			err := st.bools.read(cols[b.spec], m, func(lo int, vals []bool, null func(int) bool) {
+				for k, v := range vals {
+					t := False
+					if null(k) {
+						t = Null
+					} else if v {
+						t = True
+					}
+					b.set(&win[lo+k], t)
 				}
+			})
+			if err != nil {
+				return err
 			}
-		})
-		if err != nil {
-			return err
 		}
-	}
-	for k := range m {
-		r.races[k] = r.races[k][:0]
-	}
-	if cols[mRace] != nil {
-		err := r.lists.read(cols[mRace], m, func(row int, items []parquet.ByteArray, null bool) {
-			for _, it := range items {
-				// The item aliases the page; getFunc copies what it keeps.
-				r.races[row] = append(r.races[row], p.races.getFunc(unsafe.String(unsafe.SliceData(it), len(it)), normRace))
+		for x := range extras {
+			if err := r.decodeAttr(extras[x], &p.attrs[x].Attribute, m); err != nil {
+				return err
 			}
-		})
-		if err != nil {
-			return err
-		}
-	}
-	for _, b := range []struct {
-		spec int
-		set  func(m *Member, t Tristate)
-	}{
-		{mInterpreter, func(m *Member, t Tristate) { m.InterpreterNeeded = t }},
-		{mDisability, func(m *Member, t Tristate) { m.Disability = t }},
-	} {
-		if cols[b.spec] == nil {
-			continue
-		}
-		err := r.bools.read(cols[b.spec], m, func(lo int, vals []bool, null func(int) bool) {
-			for k, v := range vals {
-				t := False
-				if null(k) {
-					t = Null
-				} else if v {
-					t = True
-				}
-				b.set(&ms[lo+k], t)
-			}
-		})
-		if err != nil {
-			return err
 		}
 	}
 	return nil
@@ -352,20 +388,20 @@ func (r *memberReader) decode(cols [mDisability + 1]file.ColumnChunkReader, m in
 // decodeAttr appends the next m rows of an extra column to a, with the
 // pqarrow path's nulls (see Attribute).
 func (r *memberReader) decodeAttr(cr file.ColumnChunkReader, a *Attribute, m int) error {
-	p := r.part
+	st := &r.b
 	switch a.Kind {
 	case AttrString:
-		return r.texts.read(cr, m, func(_ int, vals []parquet.ByteArray, null func(int) bool) {
+		return st.texts.read(cr, m, func(_ int, vals []parquet.ByteArray, null func(int) bool) {
 			for k, v := range vals {
 				s := ""
 				if !null(k) {
 					s = unsafe.String(unsafe.SliceData(v), len(v))
 				}
-				a.Strings = append(a.Strings, p.strs.get(s))
+				a.Strings = append(a.Strings, r.attrStrs.get(s))
 			}
 		})
 	case AttrDate:
-		return r.ints.read(cr, m, func(_ int, vals []int32, null func(int) bool) {
+		return st.ints.read(cr, m, func(_ int, vals []int32, null func(int) bool) {
 			for k, v := range vals {
 				d := metric.Date(v)
 				if null(k) {
@@ -375,14 +411,14 @@ func (r *memberReader) decodeAttr(cr file.ColumnChunkReader, a *Attribute, m int
 			}
 		})
 	case AttrBool:
-		return r.bools.read(cr, m, func(_ int, vals []bool, null func(int) bool) {
+		return st.bools.read(cr, m, func(_ int, vals []bool, null func(int) bool) {
 			for k, v := range vals {
 				a.Bools = append(a.Bools, v && !null(k))
 			}
 		})
 	case AttrInt:
 		if cr.Type() == parquet.Types.Int32 {
-			return r.ints.read(cr, m, func(_ int, vals []int32, null func(int) bool) {
+			return st.ints.read(cr, m, func(_ int, vals []int32, null func(int) bool) {
 				for k, v := range vals {
 					if null(k) {
 						v = 0
@@ -391,7 +427,7 @@ func (r *memberReader) decodeAttr(cr file.ColumnChunkReader, a *Attribute, m int
 				}
 			})
 		}
-		return r.longs.read(cr, m, func(_ int, vals []int64, null func(int) bool) {
+		return st.longs.read(cr, m, func(_ int, vals []int64, null func(int) bool) {
 			for k, v := range vals {
 				if null(k) {
 					v = 0
@@ -401,7 +437,7 @@ func (r *memberReader) decodeAttr(cr file.ColumnChunkReader, a *Attribute, m int
 		})
 	default: // AttrFloat
 		if cr.Type() == parquet.Types.Float {
-			return r.singles.read(cr, m, func(_ int, vals []float32, null func(int) bool) {
+			return st.singles.read(cr, m, func(_ int, vals []float32, null func(int) bool) {
 				for k, v := range vals {
 					f := float64(v)
 					if null(k) {
@@ -411,7 +447,7 @@ func (r *memberReader) decodeAttr(cr file.ColumnChunkReader, a *Attribute, m int
 				}
 			})
 		}
-		return r.floats.read(cr, m, func(_ int, vals []float64, null func(int) bool) {
+		return st.floats.read(cr, m, func(_ int, vals []float64, null func(int) bool) {
 			for k, v := range vals {
 				if null(k) {
 					v = math.NaN()
