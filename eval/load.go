@@ -131,9 +131,9 @@ type source struct {
 	table tableKind
 	name  string
 	read  func(ctx context.Context, cfg *loadConfig, p part) (int64, error)
-	// direct, for a Parquet events file of the canonical layout, replaces
-	// read: the file is read once the members are known (see
-	// readDirectEvents).
+	// direct, for a Parquet events or enrollment file of the canonical
+	// layout, replaces read: the file is read once the members are known
+	// (see scanDirectEvents and readDirectSpans).
 	direct *directFile
 }
 

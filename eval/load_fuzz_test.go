@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/caremetrics/caremetrics/internal/synth"
 )
 
 // FuzzLoadCSV loads arbitrary CSV text of the three tables: loading must
@@ -86,4 +88,62 @@ func checkIndex(t *testing.T, d *Data) {
 	if read["members"] != int64(len(d.Members)) || read["enrollment"] != int64(len(d.Spans)) || read["events"] != int64(len(d.Events)) {
 		t.Fatalf("reconciliation %+v does not account for %d members, %d spans, %d events", d.Reconciliation, len(d.Members), len(d.Spans), len(d.Events))
 	}
+}
+
+// FuzzLoadParquet loads a small synthetic cohort in which one table's
+// Parquet file is replaced by arbitrary bytes (seeded with the valid
+// files, which the direct readers take): loading must fail with a
+// *DataError or give a consistent Data, and never panic.
+func FuzzLoadParquet(f *testing.F) {
+	dir := f.TempDir()
+	if _, err := synth.WriteDir(synth.Config{Members: 40, Seed: 3, Year: 2025}, dir, []string{synth.Parquet}, 97); err != nil {
+		f.Fatal(err)
+	}
+	valid := map[tableKind][]byte{}
+	for t, name := range tableNames {
+		b, err := os.ReadFile(filepath.Join(dir, name+".parquet"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		valid[tableKind(t)] = b
+		f.Add(uint8(t), b)
+		// A flipped byte in the middle of the column data, and a
+		// truncated file.
+		flipped := slices.Clone(b)
+		flipped[len(b)/2] ^= 0xff
+		f.Add(uint8(t), flipped)
+		f.Add(uint8(t), b[:len(b)-9])
+	}
+	f.Fuzz(func(t *testing.T, table uint8, data []byte) {
+		tk := tableKind(table % 3)
+		d := t.TempDir()
+		var files Files
+		for k, name := range tableNames {
+			b := valid[tableKind(k)]
+			if tableKind(k) == tk {
+				b = data
+			}
+			path := filepath.Join(d, name+".parquet")
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			switch tableKind(k) {
+			case tMembers:
+				files.Members = []string{path}
+			case tEnrollment:
+				files.Enrollment = []string{path}
+			default:
+				files.Events = []string{path}
+			}
+		}
+		loaded, err := LoadFiles(context.Background(), files)
+		if err != nil {
+			var de *DataError
+			if !errors.As(err, &de) {
+				t.Fatalf("error %T is not a *DataError: %v", err, err)
+			}
+			return
+		}
+		checkIndex(t, loaded)
+	})
 }

@@ -61,8 +61,14 @@ func parquetRowGroups(path string) ([]int64, error) {
 	return out, nil
 }
 
-// parquetMetadata reads the footer of a Parquet file.
-func parquetMetadata(path string) (*metadata.FileMetaData, error) {
+// parquetMetadata reads the footer of a Parquet file; a footer so
+// corrupt that the reader panics is an error too.
+func parquetMetadata(path string) (_ *metadata.FileMetaData, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("corrupt footer: %v", r)
+		}
+	}()
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

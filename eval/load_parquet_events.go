@@ -19,8 +19,8 @@ import (
 	"github.com/caremetrics/caremetrics/metric"
 )
 
-// The events table is most of a cohort's rows (36 per member in a
-// typical Medicaid extract), and reading it through pqarrow costs more
+// The events table is most of a cohort's rows (36 per member in the
+// peer's synthetic cohort), and reading it through pqarrow costs more
 // than the whole of an SQL engine's run: pqarrow copies every string into
 // fresh Arrow buffers, and the loader then reads each cell through an
 // interface and interns member ids per file before they are resolved
@@ -46,8 +46,8 @@ const directRows = 16 << 10
 // canonical column a top-level leaf, but lists, which are the standard
 // three-level list of strings; text as UTF-8 byte arrays, dates as INT32
 // days, numbers as doubles, booleans as BOOLEAN; and the required columns
-// present. Anything
-// else is read through pqarrow, which reports what is wrong with it.
+// present. Anything else is read through pqarrow, which reports what is
+// wrong with it.
 func directLayout(sc *schema.Schema, specs []colSpec) ([]int, bool) {
 	l := make([]int, len(specs))
 	for s := range l {
@@ -393,11 +393,28 @@ func (w *eventWorker) columns(f *directFile, g int, skip func(rg *file.RowGroupR
 }
 
 func invalidParquet(f *directFile, g int, err error) *DataError {
-	return &DataError{File: f.path, Table: tEvents.String(), RowGroup: g, Msg: fmt.Sprintf("invalid Parquet file: %v", err), err: err}
+	return &DataError{File: f.path, Table: f.table.String(), RowGroup: g, Msg: fmt.Sprintf("invalid Parquet file: %v", err), err: err}
+}
+
+// recoverDecode turns a panic while decoding row group g of f into the
+// error that err points to. The Parquet decoders trust lengths and
+// offsets a corrupt file can get wrong; such a file must fail the load
+// with its name, not end the process.
+func recoverDecode(f *directFile, g int, err *error) {
+	if r := recover(); r != nil {
+		*err = invalidParquet(f, g, fmt.Errorf("corrupt data: %v", r))
+	}
 }
 
 // scanGroup is the first pass over row group g.
 func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res groupKeys) {
+	var panicked error
+	defer func() {
+		if panicked != nil {
+			res = groupKeys{err: panicked}
+		}
+	}()
+	defer recoverDecode(f, g, &panicked)
 	// Dates are read here only to check them: not at all when the
 	// chunk's statistics rule out nulls.
 	datesChecked := func(rg *file.RowGroupReader, s int) bool { return s == eDate && noNulls(rg, f.layout[eDate]) }
@@ -406,7 +423,6 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 		return groupKeys{err: invalidParquet(f, g, err)}
 	}
 	n := int(f.groupRows[g])
-	res.kept = make([]uint64, (n+63)/64)
 	// The kept rows' keys collect in the worker's scratch and are copied
 	// out once at the end, at their size: grown by appending, they would
 	// leave garbage as large as themselves.
@@ -418,6 +434,9 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 		}
 		m := min(directRows, n-lo)
 		w.resize(m)
+		// The bitmap grows with the rows decoded, not with the count the
+		// footer claims (directRows is a multiple of 64).
+		res.kept = append(res.kept, make([]uint64, (m+63)/64)...)
 		bad := rowError{row: -1}
 		if err := w.decodeKeys(cols, m, &bad); err != nil {
 			return groupKeys{err: invalidParquet(f, g, err)}
@@ -464,7 +483,8 @@ const fillBatch = 64
 
 // fillGroup is the second pass over row group g, whose first pass left
 // keys.
-func (w *eventWorker) fillGroup(ctx context.Context, f *directFile, g int, keys *groupKeys, out []Event, codeID []CodeID, sourceID []int16) error {
+func (w *eventWorker) fillGroup(ctx context.Context, f *directFile, g int, keys *groupKeys, out []Event, codeID []CodeID, sourceID []int16) (err error) {
+	defer recoverDecode(f, g, &err)
 	cols, err := w.columns(f, g, nil, eDate, eEnd, eValue, eClaim)
 	if err != nil {
 		return invalidParquet(f, g, err)

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"errors"
 	"math"
 	"slices"
 	"sync"
@@ -146,7 +147,7 @@ func directMembersSource(path string, layout memberLayout, groupRows []int64) so
 		for _, n := range groupRows {
 			total += n
 		}
-		p.reserve(total)
+		p.reserve(min(total, maxReserve))
 		r := memberReader{part: p, layout: layout, attrStrs: interner{}}
 		defer r.close()
 		f := &directFile{path: path, table: tMembers, layout: layout.cols, groupRows: groupRows}
@@ -190,7 +191,8 @@ type memberStreams struct {
 // by one, race, the flags and the attributes by the other. They write
 // different fields of the same rows, and only the first can meet a bad
 // cell.
-func (r *memberReader) readGroup(ctx context.Context, f *directFile, g int) error {
+func (r *memberReader) readGroup(ctx context.Context, f *directFile, g int) (err error) {
+	defer recoverDecode(f, g, &err)
 	pf, err := r.reader(f.path)
 	if err != nil {
 		return invalidParquet(f, g, err)
@@ -212,48 +214,60 @@ func (r *memberReader) readGroup(ctx context.Context, f *directFile, g int) erro
 	}
 	p := r.part
 	n := int(f.groupRows[g])
-	base := len(p.members)
-	p.members = slices.Grow(p.members, n)[:base+n]
-	ms := p.members[base:]
-	clear(ms)
-	bad := rowError{row: -1}
-	var errA, errB error
-	var wg sync.WaitGroup
-	wg.Go(func() { errA = r.decodeA(ctx, cols, ms, &bad) })
-	wg.Go(func() { errB = r.decodeB(ctx, cols, extras, ms) })
-	wg.Wait()
-	for _, err := range []error{errA, errB} {
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return invalidParquet(f, g, err)
+	// Window by window, so that memory follows the rows decoded, not the
+	// count the file's footer claims (a corrupt one may claim billions).
+	r.b.lists.reset()
+	for lo := 0; lo < n; lo += directRows {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-	}
-	if bad.row >= 0 {
-		return &DataError{File: f.path, Table: tMembers.String(), Column: memberSpecs[bad.spec].name,
-			Row: f.groupFirst[g] + int64(bad.row), RowGroup: g, Msg: bad.msg}
+		m := min(directRows, n-lo)
+		base := len(p.members)
+		p.members = slices.Grow(p.members, m)[:base+m]
+		win := p.members[base:]
+		clear(win)
+		bad := rowError{row: -1}
+		var errA, errB error
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			defer recoverDecode(f, g, &errA)
+			errA = r.decodeA(cols, win, &bad)
+		})
+		wg.Go(func() {
+			defer recoverDecode(f, g, &errB)
+			errB = r.decodeB(cols, extras, win)
+		})
+		wg.Wait()
+		for _, err := range []error{errA, errB} {
+			if err != nil {
+				var de *DataError
+				if errors.As(err, &de) {
+					return err
+				}
+				return invalidParquet(f, g, err)
+			}
+		}
+		if bad.row >= 0 {
+			return &DataError{File: f.path, Table: tMembers.String(), Column: memberSpecs[bad.spec].name,
+				Row: f.groupFirst[g] + int64(lo+bad.row), RowGroup: g, Msg: bad.msg}
+		}
 	}
 	return nil
 }
 
-// decodeA decodes the ids, dates, sex, ethnicity and language of ms, the
-// rows of a row group, noting the first invalid cell in bad (rows counted
-// from the group's first), in the order the pqarrow path checks a row's
+// decodeA decodes the ids, dates, sex, ethnicity and language of win, the
+// next rows of a row group, noting the first invalid cell in bad (rows
+// counted from win's first), in the order the pqarrow path checks a row's
 // cells.
-func (r *memberReader) decodeA(ctx context.Context, cols [mDisability + 1]file.ColumnChunkReader, ms []Member, bad *rowError) error {
+func (r *memberReader) decodeA(cols [mDisability + 1]file.ColumnChunkReader, win []Member, bad *rowError) error {
 	const nullMsg = "null value in required column"
 	p, st := r.part, &r.a
-	for wlo := 0; wlo < len(ms); wlo += directRows {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		m := min(directRows, len(ms)-wlo)
-		win := ms[wlo : wlo+m]
+	m := len(win)
+	{
 		err := st.texts.read(cols[mID], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
 			for k, v := range vals {
 				if null(k) || blank(v) {
-					bad.note(wlo+lo+k, mID, nullMsg)
+					bad.note(lo+k, mID, nullMsg)
 					continue
 				}
 				win[lo+k].ID = p.slab.clone(unsafe.String(unsafe.SliceData(v), len(v)))
@@ -282,7 +296,7 @@ func (r *memberReader) decodeA(ctx context.Context, cols [mDisability + 1]file.C
 					if null(k) {
 						day = metric.NoDate
 						if d.required {
-							bad.note(wlo+lo+k, d.spec, nullMsg)
+							bad.note(lo+k, d.spec, nullMsg)
 						}
 					}
 					d.set(&win[lo+k], day)
@@ -314,24 +328,17 @@ func (r *memberReader) decodeA(ctx context.Context, cols [mDisability + 1]file.C
 				return err
 			}
 		}
-		if bad.row >= 0 {
-			return nil // reported by readGroup; the rest need not be read
-		}
 	}
 	return nil
 }
 
-// decodeB decodes the race lists, the flags and the attributes of ms, the
-// rows of a row group; race values go to the part's raceVals in row order.
-func (r *memberReader) decodeB(ctx context.Context, cols [mDisability + 1]file.ColumnChunkReader, extras []file.ColumnChunkReader, ms []Member) error {
+// decodeB decodes the race lists, the flags and the attributes of win,
+// the next rows of a row group; race values go to the part's raceVals in
+// row order.
+func (r *memberReader) decodeB(cols [mDisability + 1]file.ColumnChunkReader, extras []file.ColumnChunkReader, win []Member) error {
 	p, st := r.part, &r.b
-	st.lists.reset()
-	for wlo := 0; wlo < len(ms); wlo += directRows {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		m := min(directRows, len(ms)-wlo)
-		win := ms[wlo : wlo+m]
+	m := len(win)
+	{
 		if cols[mRace] == nil {
 			for range m {
 				p.raceEnd = append(p.raceEnd, len(p.raceVals))

@@ -189,7 +189,8 @@ func (w *spanWorker) resize(m int) {
 	w.benefits, w.plan = w.benefits[:m], w.plan[:m]
 }
 
-func (w *spanWorker) readGroup(ctx context.Context, f *directFile, g int) (*spanPart, error) {
+func (w *spanWorker) readGroup(ctx context.Context, f *directFile, g int) (_ *spanPart, err error) {
+	defer recoverDecode(f, g, &err)
 	pf, err := w.reader(f.path)
 	if err != nil {
 		return nil, invalidParquet(f, g, err)

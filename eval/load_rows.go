@@ -396,11 +396,16 @@ func (p *memberPart) begin(fields []field) error {
 
 var attrColKind = [...]colKind{AttrString: kText, AttrFloat: kFloat, AttrInt: kFloat, AttrBool: kBool, AttrDate: kDate, AttrStrings: kList}
 
+// maxReserve bounds the rows reserve takes from a file's footer, which a
+// corrupt file can make claim billions: past it, rows grow as read.
+const maxReserve = 1 << 24
+
 // reserve sizes the member rows for a source of n rows, when the format
 // tells (Parquet does): growing a slice of large rows by doubling costs
 // copies and, on fresh memory, page faults.
 func (p *memberPart) reserve(n int64) {
-	if n > 0 && n < 1<<31 {
+	n = min(n, maxReserve)
+	if n > 0 {
 		p.members = slices.Grow(p.members, int(n))
 		p.raceEnd = slices.Grow(p.raceEnd, int(n))
 	}
