@@ -322,8 +322,9 @@ type eventWorker struct {
 
 	systems     keyTable // raw system -> its namespace in codes (1-based)
 	systemNames []string
-	codes       keyTable // (system namespace, raw code) -> registry code, or -1
-	sources     keyTable // raw source -> registry source
+	batch       batchCache // systems and codes of the current page batch
+	codes       keyTable   // (system namespace, raw code) -> registry code, or -1
+	sources     keyTable   // raw source -> registry source
 
 	// One window of rows, column by column.
 	member []int32
@@ -567,9 +568,18 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 		}
 	}
 	err := w.texts.read(cols[eSystem], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+		w.batch.next()
 		for k, v := range vals {
 			w.system[lo+k] = 0
-			if null(k) || blank(v) {
+			if null(k) {
+				bad.note(lo+k, eSystem, nullMsg)
+				continue
+			}
+			if ns, ok := w.batch.get(v, 0); ok {
+				w.system[lo+k] = uint32(ns)
+				continue
+			}
+			if blank(v) {
 				bad.note(lo+k, eSystem, nullMsg)
 				continue
 			}
@@ -579,6 +589,7 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 				ns = int32(len(w.systemNames))
 				w.systems.put(0, v, ns)
 			}
+			w.batch.put(v, 0, ns)
 			w.system[lo+k] = uint32(ns)
 		}
 	})
@@ -586,14 +597,23 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 		return err
 	}
 	err = w.texts.read(cols[eCode], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+		w.batch.next()
 		for k, v := range vals {
 			r := lo + k
 			w.code[r] = -1
-			if null(k) || blank(v) {
+			if null(k) {
 				bad.note(r, eCode, nullMsg)
 				continue
 			}
 			ns := w.system[r]
+			if c, ok := w.batch.get(v, ns); ok && ns != 0 {
+				w.code[r] = c
+				continue
+			}
+			if blank(v) {
+				bad.note(r, eCode, nullMsg)
+				continue
+			}
 			if ns == 0 {
 				continue
 			}
@@ -602,6 +622,7 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 				c = w.reg.code(w.systemNames[ns-1], string(v))
 				w.codes.put(ns, v, c)
 			}
+			w.batch.put(v, ns, c)
 			w.code[r] = c
 		}
 	})
