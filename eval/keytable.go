@@ -264,7 +264,9 @@ func (c *batchCache) next() {
 
 func (c *batchCache) slot(b []byte, ns uint32) (*batchEntry, uintptr) {
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	return &c.ents[(p>>4^p>>12^uintptr(ns)*0x9e3779b9)&255], p
+	// Multiplied, so that entries a few bytes apart in a dictionary land
+	// in different slots.
+	return &c.ents[(uint64(p)*0x9e3779b97f4a7c15+uint64(ns)*0xc2b2ae3d27d4eb4f)>>56], p
 }
 
 // get returns the value of b (in namespace ns) put in this batch.
