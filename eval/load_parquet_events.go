@@ -56,12 +56,7 @@ func directLayout(sc *schema.Schema, specs []colSpec) ([]int, bool) {
 	for c := 0; c < sc.NumColumns(); c++ {
 		col := sc.Column(c)
 		path := col.ColumnPath()
-		s := -1
-		for k := range specs {
-			if specs[k].name == path[0] {
-				s = k
-			}
-		}
+		s := specIndex(specs, path[0])
 		if s < 0 {
 			continue // an extra column: only members keep them
 		}

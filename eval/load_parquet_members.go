@@ -44,13 +44,7 @@ func directMemberLayout(sc *schema.Schema) (memberLayout, bool) {
 	for c := 0; c < sc.NumColumns(); c++ {
 		col := sc.Column(c)
 		path := col.ColumnPath()
-		spec := -1
-		for k := range memberSpecs {
-			if memberSpecs[k].name == path[0] {
-				spec = k
-			}
-		}
-		if spec >= 0 {
+		if specIndex(memberSpecs, path[0]) >= 0 {
 			continue // directLayout checks them
 		}
 		if len(path) != 1 || col.MaxRepetitionLevel() != 0 || col.MaxDefinitionLevel() > 1 || path[0] == "" {

@@ -112,9 +112,12 @@ func (p *partBase) begin(fields []field) error {
 	return nil
 }
 
-func (p *partBase) spec(name string) int {
-	for s := range p.specs {
-		if p.specs[s].name == name {
+func (p *partBase) spec(name string) int { return specIndex(p.specs, name) }
+
+// specIndex returns the index of the spec of column name, -1 when none.
+func specIndex(specs []colSpec, name string) int {
+	for s := range specs {
+		if specs[s].name == name {
 			return s
 		}
 	}
