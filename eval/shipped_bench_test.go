@@ -93,6 +93,29 @@ func BenchmarkShippedEvaluate(b *testing.B) {
 	}
 }
 
+// BenchmarkShippedMeasure evaluates each shipped measure alone over the
+// 100,000-member cohort with 1 worker: the members/s of each show where
+// evaluation time goes.
+func BenchmarkShippedMeasure(b *testing.B) {
+	ms, err := measures.Load(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := shippedCohort(b, 100_000)
+	for _, m := range ms {
+		b.Run(m.ID(), func(b *testing.B) {
+			ctx := context.Background()
+			one := []*dsl.Measure{m}
+			for b.Loop() {
+				if _, err := eval.Evaluate(ctx, data, one, eval.WithWorkers(1)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportRates(b, len(data.Members), len(data.Events))
+		})
+	}
+}
+
 // reportRates reports members/s and events/s over the timed iterations.
 func reportRates(b *testing.B, members, events int) {
 	s := b.Elapsed().Seconds()
