@@ -184,10 +184,12 @@ type Runners struct {
 // NewRunners returns Runners for bounds, which must be bound to one
 // cohort.
 func NewRunners(bounds []*Bound, race RaceRule) *Runners {
-	rs := &Runners{runners: make([]*Runner, len(bounds))}
+	ncodes := 0
 	if len(bounds) > 0 {
-		rs.sh = newShared(bounds[0].ncodes)
+		ncodes = bounds[0].ncodes
 	}
+	// Even without measures, Member must have its shared state to reset.
+	rs := &Runners{runners: make([]*Runner, len(bounds)), sh: newShared(ncodes)}
 	for i, b := range bounds {
 		if b.ncodes != len(rs.sh.index.byCode) {
 			panic("dsl: NewRunners of measures bound to different cohorts")

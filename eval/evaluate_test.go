@@ -220,6 +220,14 @@ func TestEvaluateCancelled(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 }
 
+// No measures is an empty report, not a failure (a service may post a
+// selection that matches none).
+func TestEvaluateNoMeasures(t *testing.T) {
+	res, err := Evaluate(context.Background(), synthetic(2000, 1), nil)
+	require.NoError(t, err)
+	require.Empty(t, res.Report.Measures)
+}
+
 func TestEvaluateRejectsDuplicateMeasures(t *testing.T) {
 	m := compileEngineMeasure(t)
 	_, err := Evaluate(context.Background(), synthetic(10, 1), []*dsl.Measure{m, m})
