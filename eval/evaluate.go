@@ -179,16 +179,21 @@ type worker struct {
 // crashing the caller's process.
 func (w *worker) chunk(lo, hi int) (err error) {
 	d := w.res.data
-	var mi, member int
+	mi, member := -1, lo // mi is -1 outside a measure's run
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("eval: measure %s, member %s: internal error: %v", w.res.measures[mi].ID(), d.Members[member].ID, p)
+			where := "shared work"
+			if mi >= 0 {
+				where = "measure " + w.res.measures[mi].ID()
+			}
+			err = fmt.Errorf("eval: %s, member %s: internal error: %v", where, d.Members[member].ID, p)
 		}
 	}()
 	for member = lo; member < hi; member++ {
 		m := &d.Members[member]
 		events := d.Events[m.EventsStart:m.EventsEnd]
 		spans := d.Spans[m.SpansStart:m.SpansEnd]
+		mi = -1
 		w.runners.Member(member, m, events, spans)
 		for mi = range w.bound {
 			r, err := w.runners.Run(mi, w.periods[mi])
