@@ -861,7 +861,7 @@ func directExtra(ctx context.Context, d *Data, de *directEvents) *extraRows[Even
 		return nil
 	}
 	return &extraRows[Event]{count: de.count, fill: func(out []Event, next []int) error {
-		codes, _, sources, _ := de.used()
+		codes, sources := de.reg.codes.list, de.reg.sources.s
 		codeID := make([]CodeID, len(codes))
 		for i, c := range codes {
 			codeID[i], _ = d.Codes.Lookup(c[0], c[1])
