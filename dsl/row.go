@@ -91,11 +91,15 @@ func (e *Event) HasValue() bool { return !math.IsNaN(e.Value) }
 type CodeID int32
 
 // Span is one enrollment row: covered days Start..End inclusive.
+//
+// A Span holds no pointers, so that the collector never scans the
+// (millions of) spans of a cohort.
 type Span struct {
 	Start, End metric.Date
 	Benefits   Benefits
-	// Plan is "" when null.
-	Plan string
+	// Plan indexes the cohort's plan names, or is -1 when null (or when
+	// the data was loaded for measures, which never read plans).
+	Plan int32
 }
 
 // Benefits is a set of enrollment benefits.

@@ -24,6 +24,10 @@ type Data struct {
 	Codes CodeTable
 	// Sources interns event sources; Event.Source indexes it.
 	Sources []string
+	// Plans interns enrollment plan names in sorted order; Span.Plan
+	// indexes it. Data loaded for measures (WithRequirements) holds no
+	// plans: measures do not read them.
+	Plans []string
 	// Attributes are the members table's columns beyond the canonical
 	// ones, one value per member, usable in measure expressions by name.
 	Attributes []Attribute

@@ -260,8 +260,11 @@ func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) 
 			continue
 		}
 		parts[i] = newPart(s.table, s.name)
-		if ep, ok := parts[i].(*eventPart); ok {
-			ep.req = cfg.req
+		switch p := parts[i].(type) {
+		case *eventPart:
+			p.req = cfg.req
+		case *spanPart:
+			p.plansNeeded = columnNeeded(tEnrollment, cfg.req, spanSpecs[sPlan].name)
 		}
 		g.Go(func() error {
 			// Data errors do not cancel the other sources, so the error
@@ -300,7 +303,7 @@ func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) 
 	var spanErr, eventErr error
 	var wg sync.WaitGroup
 	if len(spanFiles) > 0 {
-		wg.Go(func() { spanParts, spanRows, spanErr = readDirectSpans(ctx, spanFiles, members) })
+		wg.Go(func() { spanParts, spanRows, spanErr = readDirectSpans(ctx, spanFiles, members, &cfg) })
 	}
 	if len(eventFiles) > 0 {
 		wg.Go(func() { de, eventErr = scanDirectEvents(ctx, eventFiles, members, &cfg) })
@@ -421,9 +424,35 @@ func build(ctx context.Context, d *Data, parts []part, de *directEvents, members
 		d.Reconciliation.SetAside = append(d.Reconciliation.SetAside, s)
 	}
 
-	// Spans.
+	// Spans: plans numbered in name order, so that ids do not depend on
+	// row order.
+	var plans []string
+	for _, p := range sps {
+		used := make([]bool, len(p.plans.s))
+		for c, spans := range p.spans {
+			for k, sp := range spans {
+				if sp.Plan >= 0 && p.member[c][k] >= 0 {
+					used[sp.Plan] = true
+				}
+			}
+		}
+		plans = appendUsed(plans, p.plans.s, used)
+	}
+	d.Plans = sortedSet(plans, strings.Compare)
 	spans, err := group(d.Members, sps, func(p *spanPart) (chunks[int32], chunks[Span]) { return p.member, p.spans },
-		func(m *Member, s, e int32) { m.SpansStart, m.SpansEnd = s, e }, nil, nil)
+		func(m *Member, s, e int32) { m.SpansStart, m.SpansEnd = s, e },
+		func(p *spanPart) func(*Span) {
+			planID := make([]int32, len(p.plans.s))
+			for i, name := range p.plans.s {
+				j, _ := slices.BinarySearch(d.Plans, name)
+				planID[i] = int32(j)
+			}
+			return func(sp *Span) {
+				if sp.Plan >= 0 {
+					sp.Plan = planID[sp.Plan]
+				}
+			}
+		}, nil)
 	if err != nil {
 		return err
 	}
@@ -943,7 +972,7 @@ func compareSpans(a, b Span) int {
 	if c := cmp.Compare(a.Benefits, b.Benefits); c != 0 {
 		return c
 	}
-	return strings.Compare(a.Plan, b.Plan)
+	return cmp.Compare(a.Plan, b.Plan)
 }
 
 // compareEvents orders events fully, so that equal inputs in any row

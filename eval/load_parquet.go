@@ -127,7 +127,7 @@ func parquetSource(t tableKind, path string, rgs []int, offset int64) source {
 			}
 			for _, sf := range fr.Manifest.Fields {
 				for _, s := range specs {
-					if sf.Field.Name == s.name && (t != tEvents || eventColumnNeeded(cfg.req, s.name)) {
+					if sf.Field.Name == s.name && columnNeeded(t, cfg.req, s.name) {
 						leaves = appendLeaves(leaves, sf)
 					}
 				}
@@ -168,21 +168,27 @@ func appendLeaves(dst []int, f pqarrow.SchemaField) []int {
 	return dst
 }
 
-// eventColumnNeeded reports whether the measures the data is loaded for
-// read the events column name; without requirements every column is read.
-func eventColumnNeeded(req *dsl.Requirements, name string) bool {
+// columnNeeded reports whether the measures the data is loaded for read
+// column name of table t; without requirements every column is read.
+// Measures never read an enrollment span's plan.
+func columnNeeded(t tableKind, req *dsl.Requirements, name string) bool {
 	if req == nil {
 		return true
 	}
-	switch name {
-	case "end_date":
-		return req.Columns&dsl.ColumnEndDate != 0
-	case "value":
-		return req.Columns&dsl.ColumnValue != 0
-	case "claim_id":
-		return req.Columns&dsl.ColumnClaimID != 0
-	case "source":
-		return req.Columns&dsl.ColumnSource != 0
+	switch t {
+	case tEnrollment:
+		return name != "plan"
+	case tEvents:
+		switch name {
+		case "end_date":
+			return req.Columns&dsl.ColumnEndDate != 0
+		case "value":
+			return req.Columns&dsl.ColumnValue != 0
+		case "claim_id":
+			return req.Columns&dsl.ColumnClaimID != 0
+		case "source":
+			return req.Columns&dsl.ColumnSource != 0
+		}
 	}
 	return true
 }

@@ -378,7 +378,7 @@ func (w *eventWorker) columns(f *directFile, g int, skip func(rg *file.RowGroupR
 	}
 	rg := pf.RowGroup(g)
 	for _, s := range specs {
-		if f.layout[s] < 0 || !eventColumnNeeded(w.req, eventSpecs[s].name) || skip != nil && skip(rg, s) {
+		if f.layout[s] < 0 || !columnNeeded(tEvents, w.req, eventSpecs[s].name) || skip != nil && skip(rg, s) {
 			continue
 		}
 		if cols[s], err = rg.Column(f.layout[s]); err != nil {

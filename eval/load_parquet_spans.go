@@ -104,7 +104,7 @@ func (o *parquetFiles) close() {
 // readDirectSpans reads the enrollment files' row groups on every core,
 // one part each (in file and row group order), with member indexes for
 // member ids; it returns the parts and the rows read of each file.
-func readDirectSpans(ctx context.Context, files []*directFile, members *keyTable) ([]*spanPart, []int64, error) {
+func readDirectSpans(ctx context.Context, files []*directFile, members *keyTable, cfg *loadConfig) ([]*spanPart, []int64, error) {
 	var tasks []directTask
 	for fi, f := range files {
 		for g := range f.groupRows {
@@ -113,7 +113,7 @@ func readDirectSpans(ctx context.Context, files []*directFile, members *keyTable
 	}
 	parts := make([]*spanPart, len(tasks))
 	errs := make([]error, len(tasks))
-	plans := &planRegistry{}
+	plans := &planRegistry{ids: newLocalIDs(), needed: columnNeeded(tEnrollment, cfg.req, spanSpecs[sPlan].name)}
 	var failed atomic.Bool
 	err := eachTask(ctx, len(tasks), func() *spanWorker { return &spanWorker{members: members, plans: plans} },
 		func(ctx context.Context, w *spanWorker, k int) error {
@@ -140,34 +140,32 @@ func readDirectSpans(ctx context.Context, files []*directFile, members *keyTable
 	return parts, rows, nil
 }
 
-// planRegistry interns plan names across the workers.
+// planRegistry numbers plan names across the workers: the direct parts
+// share its ids.
 type planRegistry struct {
-	mu    sync.Mutex
-	names interner
+	mu     sync.Mutex
+	ids    localIDs
+	needed bool
 }
 
-func (r *planRegistry) get(s string) string {
+func (r *planRegistry) id(s []byte) int32 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.names == nil {
-		r.names = interner{}
-	}
-	return r.names.get(s)
+	return r.ids.id(unsafe.String(unsafe.SliceData(s), len(s)))
 }
 
 type spanWorker struct {
 	parquetFiles
-	members  *keyTable
-	plans    *planRegistry
-	planIDs  keyTable // raw plan -> index in planList
-	planList []string
-	benefit  keyTable // raw benefit name -> Benefits, -1 unknown
+	members *keyTable
+	plans   *planRegistry
+	planIDs keyTable // raw plan -> registry id
+	benefit keyTable // raw benefit name -> Benefits, -1 unknown
 
 	member   []int32
 	start    []metric.Date
 	end      []metric.Date
 	benefits []Benefits
-	plan     []string
+	plan     []int32
 	sel      []int32
 	found    []int32
 	touched  uint32
@@ -183,7 +181,7 @@ func (w *spanWorker) resize(m int) {
 		w.start = make([]metric.Date, m)
 		w.end = make([]metric.Date, m)
 		w.benefits = make([]Benefits, m)
-		w.plan = make([]string, m)
+		w.plan = make([]int32, m)
 	}
 	w.member, w.start, w.end = w.member[:m], w.start[:m], w.end[:m]
 	w.benefits, w.plan = w.benefits[:m], w.plan[:m]
@@ -198,7 +196,7 @@ func (w *spanWorker) readGroup(ctx context.Context, f *directFile, g int) (_ *sp
 	rg := pf.RowGroup(g)
 	var cols [sPlan + 1]file.ColumnChunkReader
 	for s := range cols {
-		if f.layout[s] >= 0 {
+		if f.layout[s] >= 0 && (s != sPlan || w.plans.needed) {
 			if cols[s], err = rg.Column(f.layout[s]); err != nil {
 				return nil, invalidParquet(f, g, err)
 			}
@@ -207,6 +205,7 @@ func (w *spanWorker) readGroup(ctx context.Context, f *directFile, g int) (_ *sp
 	w.lists.reset()
 	p := newPart(tEnrollment, f.path).(*spanPart)
 	p.resolved = true
+	p.plans = &w.plans.ids
 	n := int(f.groupRows[g])
 	for lo := 0; lo < n; lo += directRows {
 		if err := ctx.Err(); err != nil {
@@ -319,22 +318,21 @@ func (w *spanWorker) decode(cols [sPlan + 1]file.ColumnChunkReader, m int, bad *
 		return err
 	}
 	if cols[sPlan] == nil {
-		fill(w.plan, "")
+		fill(w.plan, -1)
 		return nil
 	}
 	return w.texts.read(cols[sPlan], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
 		for k, v := range vals {
-			w.plan[lo+k] = ""
+			w.plan[lo+k] = -1
 			if null(k) {
 				continue
 			}
 			i, ok := w.planIDs.get(0, v)
 			if !ok {
-				i = int32(len(w.planList))
-				w.planList = append(w.planList, w.plans.get(string(v)))
+				i = w.plans.id(v)
 				w.planIDs.put(0, v, i)
 			}
-			w.plan[lo+k] = w.planList[i]
+			w.plan[lo+k] = i
 		}
 	})
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/caremetrics/caremetrics/dsl"
 )
 
 // writeParquet writes recs with row groups of rowGroup rows.
@@ -30,14 +32,21 @@ func writeParquet(t *testing.T, mem memory.Allocator, path string, schema *arrow
 	require.NoError(t, w.Close())
 }
 
-func TestLoadParquet(t *testing.T) {
-	mem := checkedAllocator(t)
+// parquetCohort writes testdata/load/cohort as Parquet files into a
+// temporary directory, in row groups of a few rows.
+func parquetCohort(t *testing.T, mem memory.Allocator) string {
 	recs := cohortArrow(t, mem, membersSchema, enrollmentSchema, eventsSchema, 3)
 	defer recs.release()
 	dir := t.TempDir()
 	writeParquet(t, mem, filepath.Join(dir, "members.parquet"), membersSchema, recs.members, 3)
 	writeParquet(t, mem, filepath.Join(dir, "enrollment.parquet"), enrollmentSchema, recs.enrollment, 2)
 	writeParquet(t, mem, filepath.Join(dir, "events.parquet"), eventsSchema, recs.events, 4)
+	return dir
+}
+
+func TestLoadParquet(t *testing.T) {
+	mem := checkedAllocator(t)
+	dir := parquetCohort(t, mem)
 	got, err := LoadDir(context.Background(), dir, WithAllocator(mem))
 	require.NoError(t, err)
 	want := wantCohort()
@@ -75,4 +84,33 @@ func TestParquetErrors(t *testing.T) {
 	require.ErrorAs(t, err, &de)
 	assert.Equal(t, bad, de.File)
 	assert.Contains(t, err.Error(), bad+": invalid Parquet file: ")
+}
+
+// Measures never read plans: data loaded for measures holds none, from
+// any reader, and keeps every span.
+func TestRequirementsSkipPlans(t *testing.T) {
+	dir := parquetCohort(t, checkedAllocator(t))
+	req := WithRequirements(dsl.Requirements{Columns: dsl.ColumnValue | dsl.ColumnClaimID | dsl.ColumnEndDate | dsl.ColumnSource})
+	for _, tc := range []struct {
+		name   string
+		dir    string
+		direct bool
+	}{{"csv", cohortDir, true}, {"parquet direct", dir, true}, {"parquet via arrow", dir, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func(old bool) { directParquet = old }(directParquet)
+			directParquet = tc.direct
+			all, err := LoadDir(context.Background(), tc.dir)
+			require.NoError(t, err)
+			assert.Equal(t, []string{"P1", "P2"}, all.Plans)
+			got, err := LoadDir(context.Background(), tc.dir, req)
+			require.NoError(t, err)
+			assert.Empty(t, got.Plans)
+			require.Len(t, got.Spans, len(all.Spans))
+			for i, sp := range got.Spans {
+				assert.Equal(t, int32(-1), sp.Plan)
+				sp.Plan = all.Spans[i].Plan
+				assert.Equal(t, all.Spans[i], sp)
+			}
+		})
+	}
 }

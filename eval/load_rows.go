@@ -55,7 +55,8 @@ func newPart(t tableKind, file string) part {
 		return &memberPart{partBase: base, strs: interner{}, races: interner{}}
 	case tEnrollment:
 		base.specs = spanSpecs
-		return &spanPart{partBase: base, ids: newLocalIDs(), strs: interner{}}
+		plans := newLocalIDs()
+		return &spanPart{partBase: base, ids: newLocalIDs(), plans: &plans, plansNeeded: true}
 	default:
 		base.specs = eventSpecs
 		return &eventPart{partBase: base, ids: newLocalIDs(), sources: newLocalIDs(),
@@ -563,8 +564,11 @@ type spanPart struct {
 	member   chunks[int32] // local id of each span's member
 	spans    chunks[Span]
 	ids      localIDs
-	strs     interner
-	scratch  []string
+	// plans numbers the part's plan names; Span.Plan holds these local
+	// ids until build renumbers them in name order.
+	plans       *localIDs
+	plansNeeded bool
+	scratch     []string
 }
 
 func (p *spanPart) add(b *batch) error {
@@ -579,7 +583,7 @@ func (p *spanPart) add(b *batch) error {
 	id, start, end := cols[sMember].(textCol), cols[sStart].(dateCol), cols[sEnd].(dateCol)
 	benefits, plan := cols[sBenefits].(listCol), cols[sPlan].(textCol)
 	for i := 0; i < b.n; i++ {
-		var sp Span
+		sp := Span{Plan: -1}
 		row := b.first + int64(i)
 		v, err := p.requiredText(id, b, i, sMember)
 		if err != nil {
@@ -610,8 +614,8 @@ func (p *spanPart) add(b *batch) error {
 			}
 			sp.Benefits |= bf
 		}
-		if s, ok := plan.text(i); ok {
-			sp.Plan = p.strs.get(s)
+		if s, ok := plan.text(i); ok && p.plansNeeded {
+			sp.Plan = p.plans.id(s)
 		}
 		p.member.add(m)
 		p.spans.add(sp)

@@ -43,12 +43,13 @@ func wantCohort() *Data {
 				InterpreterNeeded: Null, Disability: True, EventsStart: 7, EventsEnd: 9, SpansStart: 4, SpansEnd: 4},
 		},
 		Spans: []Span{
-			{Start: d("2024-01-01"), End: d("2024-06-30"), Benefits: Medical | Dental, Plan: "P1"},
-			{Start: d("2024-07-01"), End: d("2024-12-31"), Benefits: Medical | Pharmacy, Plan: "P1"},
-			{Start: d("2024-01-01"), End: d("2024-12-31"), Benefits: Medical, Plan: "P2"},
-			{Start: d("2023-01-01"), End: d("2024-11-30"), Benefits: Medical | MentalHealth | ChemicalDependency},
+			{Start: d("2024-01-01"), End: d("2024-06-30"), Benefits: Medical | Dental, Plan: 0},
+			{Start: d("2024-07-01"), End: d("2024-12-31"), Benefits: Medical | Pharmacy, Plan: 0},
+			{Start: d("2024-01-01"), End: d("2024-12-31"), Benefits: Medical, Plan: 1},
+			{Start: d("2023-01-01"), End: d("2024-11-30"), Benefits: Medical | MentalHealth | ChemicalDependency, Plan: -1},
 		},
 		Sources: []string{"claim", "ehr", "lab", "registry"},
+		Plans:   []string{"P1", "P2"},
 		Attributes: []Attribute{
 			{Name: "county", Kind: AttrString, Strings: []string{"Marion", "", "Lane", "Multnomah,\nOR"}},
 		},
