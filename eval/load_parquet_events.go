@@ -783,6 +783,7 @@ func (c *chunkStream[T]) read(cr file.ColumnChunkReader, m int, conv func(lo int
 	if len(c.vals) < directRows {
 		c.vals = make([]T, directRows)
 		c.defs = make([]int16, directRows)
+		prefault(c.vals) // the decoder's stores of slices go through the write barrier
 	}
 	var defs []int16
 	null := func(k int) bool { return maxDef > 0 && defs[k] < maxDef }

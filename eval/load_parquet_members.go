@@ -219,7 +219,7 @@ func (r *memberReader) readGroup(ctx context.Context, f *directFile, g int) (err
 		base := len(p.members)
 		p.members = slices.Grow(p.members, m)[:base+m]
 		win := p.members[base:]
-		clear(win)
+		prefault(win) // zero already, from slices.Grow
 		bad := rowError{row: -1}
 		var errA, errB error
 		var wg sync.WaitGroup

@@ -412,6 +412,9 @@ func (p *memberPart) reserve(n int64) {
 	if n > 0 {
 		p.members = slices.Grow(p.members, int(n))
 		p.raceEnd = slices.Grow(p.raceEnd, int(n))
+		// Faulted in now: a collection while the rows are decoded would
+		// read the untouched rest, mapping the zero page (see populate).
+		prefault(p.members[len(p.members):cap(p.members)])
 	}
 }
 
