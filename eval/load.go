@@ -532,33 +532,36 @@ type memberOrigin struct{ part, row int32 }
 // bytes in strings.Compare's order; the ids themselves are compared only
 // when both words tie (ids that share 16 bytes, or differ only in trailing
 // zero bytes). At a million ids with long common prefixes this is ten
-// times faster than comparing the strings.
+// times faster than comparing the strings. The key holds no pointer (the
+// id is found from its origin), so the collector never scans the keys.
 type memberKey struct {
 	hi, lo uint64
-	id     string
 	origin memberOrigin
 }
 
 func newMemberKey(id string, o memberOrigin) memberKey {
 	var b [16]byte
 	copy(b[:], id)
-	return memberKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), id, o}
+	return memberKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), o}
 }
 
-func compareMemberKeys(a, b memberKey) int {
-	if a.hi != b.hi {
-		return cmp.Compare(a.hi, b.hi)
+// compareMemberKeys returns the order of keys whose ids id returns.
+func compareMemberKeys(id func(memberOrigin) string) func(a, b memberKey) int {
+	return func(a, b memberKey) int {
+		if a.hi != b.hi {
+			return cmp.Compare(a.hi, b.hi)
+		}
+		if a.lo != b.lo {
+			return cmp.Compare(a.lo, b.lo)
+		}
+		if c := strings.Compare(id(a.origin), id(b.origin)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.origin.part, b.origin.part); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.origin.row, b.origin.row)
 	}
-	if a.lo != b.lo {
-		return cmp.Compare(a.lo, b.lo)
-	}
-	if c := strings.Compare(a.id, b.id); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.origin.part, b.origin.part); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.origin.row, b.origin.row)
 }
 
 // sortParallel sorts xs, whose elements must be distinct under cmp, in one
@@ -609,7 +612,7 @@ func sortParallel[T any](xs []T, cmp func(a, b T) int) []T {
 func buildMembers(d *Data, mps []*memberPart) error {
 	n := 0
 	for _, p := range mps {
-		n += len(p.members)
+		n += len(p.rows)
 	}
 	if n > math.MaxInt32 {
 		return fmt.Errorf("eval: members: more than %d rows", math.MaxInt32)
@@ -618,23 +621,23 @@ func buildMembers(d *Data, mps []*memberPart) error {
 	// indirections away, keeps a compare from missing the cache twice.
 	// Ties go by origin, so of two rows with one id the first read comes
 	// first, as in a stable sort.
+	id := func(o memberOrigin) string { return mps[o.part].id(o.row) }
 	keys := make([]memberKey, 0, n)
-	prefault(keys[:n])
 	for pi, p := range mps {
-		for k := range p.members {
-			keys = append(keys, newMemberKey(p.members[k].ID, memberOrigin{int32(pi), int32(k)}))
+		for k := range p.rows {
+			o := memberOrigin{int32(pi), int32(k)}
+			keys = append(keys, newMemberKey(id(o), o))
 		}
 	}
-	if !slices.IsSortedFunc(keys, compareMemberKeys) {
-		keys = sortParallel(keys, compareMemberKeys)
+	if byID := compareMemberKeys(id); !slices.IsSortedFunc(keys, byID) {
+		keys = sortParallel(keys, byID)
 	}
 	order := make([]memberOrigin, n)
 	for k := range keys {
 		order[k] = keys[k].origin
 	}
-	id := func(o memberOrigin) string { return mps[o.part].members[o.row].ID }
 	for k := 1; k < len(keys); k++ {
-		if prev, o := order[k-1], order[k]; keys[k-1].id == keys[k].id {
+		if prev, o := order[k-1], order[k]; keys[k-1].hi == keys[k].hi && keys[k-1].lo == keys[k].lo && id(prev) == id(o) {
 			where := fmt.Sprintf("at row %d", prev.row+1)
 			if prev.part != o.part {
 				where = fmt.Sprintf("in %s row %d", mps[prev.part].file, prev.row+1)
@@ -681,15 +684,7 @@ func buildMembers(d *Data, mps []*memberPart) error {
 			for k := lo; k < hi; k++ {
 				o := order[k]
 				p := mps[o.part]
-				m := p.members[o.row]
-				s := 0
-				if o.row > 0 {
-					s = p.raceEnd[o.row-1]
-				}
-				if e := p.raceEnd[o.row]; e > s {
-					m.Race = p.raceVals[s:e:e]
-				}
-				d.Members[k] = m
+				d.Members[k] = p.member(o.row)
 				for x, g := range attrMap[o.part] {
 					copyAttr(&attrs[g], k, &p.attrs[x].Attribute, int(o.row))
 				}

@@ -216,10 +216,12 @@ func (r *memberReader) readGroup(ctx context.Context, f *directFile, g int) (err
 			return err
 		}
 		m := min(directRows, n-lo)
-		base := len(p.members)
-		p.members = slices.Grow(p.members, m)[:base+m]
-		win := p.members[base:]
-		prefault(win) // zero already, from slices.Grow
+		base := len(p.rows)
+		p.rows = slices.Grow(p.rows, m)[:base+m]
+		win := p.rows[base:]
+		for k := range win {
+			win[k] = memberRow{sex: -1, ethnicity: -1, language: -1, death: metric.NoDate}
+		}
 		bad := rowError{row: -1}
 		var errA, errB error
 		var wg sync.WaitGroup
@@ -253,7 +255,7 @@ func (r *memberReader) readGroup(ctx context.Context, f *directFile, g int) (err
 // next rows of a row group, noting the first invalid cell in bad (rows
 // counted from win's first), in the order the pqarrow path checks a row's
 // cells.
-func (r *memberReader) decodeA(cols [mDisability + 1]file.ColumnChunkReader, win []Member, bad *rowError) error {
+func (r *memberReader) decodeA(cols [mDisability + 1]file.ColumnChunkReader, win []memberRow, bad *rowError) error {
 	const nullMsg = "null value in required column"
 	p, st := r.part, &r.a
 	m := len(win)
@@ -264,7 +266,7 @@ func (r *memberReader) decodeA(cols [mDisability + 1]file.ColumnChunkReader, win
 					bad.note(lo+k, mID, nullMsg)
 					continue
 				}
-				win[lo+k].ID = p.slab.clone(unsafe.String(unsafe.SliceData(v), len(v)))
+				p.setID(&win[lo+k], unsafe.String(unsafe.SliceData(v), len(v)))
 			}
 		})
 		if err != nil {
@@ -273,10 +275,10 @@ func (r *memberReader) decodeA(cols [mDisability + 1]file.ColumnChunkReader, win
 		for _, d := range []struct {
 			spec     int
 			required bool
-			set      func(m *Member, d metric.Date)
+			set      func(m *memberRow, d metric.Date)
 		}{
-			{mBirth, true, func(m *Member, d metric.Date) { m.BirthDate = d }},
-			{mDeath, false, func(m *Member, d metric.Date) { m.DeathDate = d }},
+			{mBirth, true, func(m *memberRow, d metric.Date) { m.birth = d }},
+			{mDeath, false, func(m *memberRow, d metric.Date) { m.death = d }},
 		} {
 			if cols[d.spec] == nil {
 				for k := range win {
@@ -302,11 +304,11 @@ func (r *memberReader) decodeA(cols [mDisability + 1]file.ColumnChunkReader, win
 		}
 		for _, t := range []struct {
 			spec int
-			set  func(m *Member, s string)
+			set  func(m *memberRow, id int32)
 		}{
-			{mSex, func(m *Member, s string) { m.Sex = s }},
-			{mEthnicity, func(m *Member, s string) { m.Ethnicity = s }},
-			{mLanguage, func(m *Member, s string) { m.Language = s }},
+			{mSex, func(m *memberRow, id int32) { m.sex = id }},
+			{mEthnicity, func(m *memberRow, id int32) { m.ethnicity = id }},
+			{mLanguage, func(m *memberRow, id int32) { m.language = id }},
 		} {
 			if cols[t.spec] == nil {
 				continue
@@ -314,7 +316,7 @@ func (r *memberReader) decodeA(cols [mDisability + 1]file.ColumnChunkReader, win
 			err := st.texts.read(cols[t.spec], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
 				for k, v := range vals {
 					if !null(k) {
-						t.set(&win[lo+k], p.strs.get(unsafe.String(unsafe.SliceData(v), len(v))))
+						t.set(&win[lo+k], p.texts.id(unsafe.String(unsafe.SliceData(v), len(v))))
 					}
 				}
 			})
@@ -329,7 +331,7 @@ func (r *memberReader) decodeA(cols [mDisability + 1]file.ColumnChunkReader, win
 // decodeB decodes the race lists, the flags and the attributes of win,
 // the next rows of a row group; race values go to the part's raceVals in
 // row order.
-func (r *memberReader) decodeB(cols [mDisability + 1]file.ColumnChunkReader, extras []file.ColumnChunkReader, win []Member) error {
+func (r *memberReader) decodeB(cols [mDisability + 1]file.ColumnChunkReader, extras []file.ColumnChunkReader, win []memberRow) error {
 	p, st := r.part, &r.b
 	m := len(win)
 	{
@@ -354,10 +356,10 @@ func (r *memberReader) decodeB(cols [mDisability + 1]file.ColumnChunkReader, ext
 		}
 		for _, b := range []struct {
 			spec int
-			set  func(m *Member, t Tristate)
+			set  func(m *memberRow, t Tristate)
 		}{
-			{mInterpreter, func(m *Member, t Tristate) { m.InterpreterNeeded = t }},
-			{mDisability, func(m *Member, t Tristate) { m.Disability = t }},
+			{mInterpreter, func(m *memberRow, t Tristate) { m.interpreter = t }},
+			{mDisability, func(m *memberRow, t Tristate) { m.disability = t }},
 		} {
 			if cols[b.spec] == nil {
 				continue

@@ -52,7 +52,7 @@ func newPart(t tableKind, file string) part {
 	switch t {
 	case tMembers:
 		base.specs = memberSpecs
-		return &memberPart{partBase: base, strs: interner{}, races: interner{}}
+		return &memberPart{partBase: base, texts: newLocalIDs(), strs: interner{}, races: interner{}}
 	case tEnrollment:
 		base.specs = spanSpecs
 		plans := newLocalIDs()
@@ -364,16 +364,72 @@ var memberSpecs = []colSpec{
 
 type memberPart struct {
 	partBase
-	slab    slab
-	members []Member
+	rows []memberRow
+	// ids holds the rows' member ids end to end.
+	ids []byte
+	// texts numbers the values of sex, ethnicity and language.
+	texts localIDs
 	// raceEnd[k] ends member k's race values in raceVals; Race slices are
 	// cut at build, when raceVals no longer grows.
 	raceEnd  []int
 	raceVals []string
-	strs     interner
+	strs     interner // attribute values
 	races    interner
 	attrs    []attrPart
 	scratch  []string
+}
+
+// memberRow is a members row as read; build makes it a Member. It holds
+// no pointers, so the collector never scans the rows: a scan of a fresh
+// allocation reads pages not yet written, and each page then faults twice
+// (see populate). That cost a million members half a second.
+type memberRow struct {
+	idStart                 uint64 // the id is ids[idStart:idStart+idLen]
+	idLen                   uint32
+	birth, death            metric.Date
+	sex, ethnicity          int32 // in texts, -1 when null
+	language                int32
+	interpreter, disability Tristate
+}
+
+// setID keeps id (which may alias a decoder's page) as row's.
+func (p *memberPart) setID(row *memberRow, id string) {
+	row.idStart, row.idLen = uint64(len(p.ids)), uint32(len(id))
+	p.ids = append(p.ids, id...)
+}
+
+// id returns the member id of row k. The string aliases ids, whose bytes
+// never change once appended.
+func (p *memberPart) id(k int32) string {
+	r := &p.rows[k]
+	if r.idLen == 0 {
+		return ""
+	}
+	return unsafe.String(&p.ids[r.idStart], int(r.idLen))
+}
+
+// text returns the value of a sex, ethnicity or language id.
+func (p *memberPart) text(id int32) string {
+	if id < 0 {
+		return ""
+	}
+	return p.texts.s[id]
+}
+
+// member returns row k as a Member, its race values cut from raceVals.
+func (p *memberPart) member(k int32) Member {
+	r := &p.rows[k]
+	m := Member{ID: p.id(k), BirthDate: r.birth, DeathDate: r.death,
+		Sex: p.text(r.sex), Ethnicity: p.text(r.ethnicity), Language: p.text(r.language),
+		InterpreterNeeded: r.interpreter, Disability: r.disability}
+	s := 0
+	if k > 0 {
+		s = p.raceEnd[k-1]
+	}
+	if e := p.raceEnd[k]; e > s {
+		m.Race = p.raceVals[s:e:e]
+	}
+	return m
 }
 
 type attrPart struct {
@@ -405,16 +461,13 @@ var attrColKind = [...]colKind{AttrString: kText, AttrFloat: kFloat, AttrInt: kF
 const maxReserve = 1 << 24
 
 // reserve sizes the member rows for a source of n rows, when the format
-// tells (Parquet does): growing a slice of large rows by doubling costs
-// copies and, on fresh memory, page faults.
+// tells (Parquet does): growing a slice by doubling costs copies and, on
+// fresh memory, page faults.
 func (p *memberPart) reserve(n int64) {
 	n = min(n, maxReserve)
 	if n > 0 {
-		p.members = slices.Grow(p.members, int(n))
+		p.rows = slices.Grow(p.rows, int(n))
 		p.raceEnd = slices.Grow(p.raceEnd, int(n))
-		// Faulted in now: a collection while the rows are decoded would
-		// read the untouched rest, mapping the zero page (see populate).
-		prefault(p.members[len(p.members):cap(p.members)])
 	}
 }
 
@@ -431,27 +484,26 @@ func (p *memberPart) add(b *batch) error {
 	sex, race, eth, lang := cols[mSex].(textCol), cols[mRace].(listCol), cols[mEthnicity].(textCol), cols[mLanguage].(textCol)
 	interp, dis := cols[mInterpreter].(boolCol), cols[mDisability].(boolCol)
 	for i := 0; i < b.n; i++ {
-		var m Member
+		m := memberRow{sex: -1, ethnicity: -1, language: -1}
 		row := b.first + int64(i)
 		v, err := p.requiredText(id, b, i, mID)
 		if err != nil {
 			return err
 		}
-		m.ID = p.slab.clone(v)
-		if m.BirthDate, err = p.requiredDate(birth, b, i, mBirth); err != nil {
+		p.setID(&m, v)
+		if m.birth, err = p.requiredDate(birth, b, i, mBirth); err != nil {
 			return err
 		}
-		if m.DeathDate, err = p.optionalDate(death, b, i, mDeath); err != nil {
+		if m.death, err = p.optionalDate(death, b, i, mDeath); err != nil {
 			return err
 		}
-		if s, ok := sex.text(i); ok {
-			m.Sex = p.strs.get(s)
-		}
-		if s, ok := eth.text(i); ok {
-			m.Ethnicity = p.strs.get(s)
-		}
-		if s, ok := lang.text(i); ok {
-			m.Language = p.strs.get(s)
+		for _, t := range []struct {
+			col textCol
+			id  *int32
+		}{{sex, &m.sex}, {eth, &m.ethnicity}, {lang, &m.language}} {
+			if s, ok := t.col.text(i); ok {
+				*t.id = p.texts.id(s)
+			}
 		}
 		p.scratch, _ = race.list(i, p.scratch[:0])
 		for _, r := range p.scratch {
@@ -459,13 +511,13 @@ func (p *memberPart) add(b *batch) error {
 				p.raceVals = append(p.raceVals, r)
 			}
 		}
-		if m.InterpreterNeeded, err = interp.boolean(i); err != nil {
+		if m.interpreter, err = interp.boolean(i); err != nil {
 			return p.err(row, memberSpecs[mInterpreter].name, "%v", err)
 		}
-		if m.Disability, err = dis.boolean(i); err != nil {
+		if m.disability, err = dis.boolean(i); err != nil {
 			return p.err(row, memberSpecs[mDisability].name, "%v", err)
 		}
-		p.members = append(p.members, m)
+		p.rows = append(p.rows, m)
 		p.raceEnd = append(p.raceEnd, len(p.raceVals))
 	}
 	for x := range p.attrs {

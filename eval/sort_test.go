@@ -72,16 +72,19 @@ func TestMemberKeyOrder(t *testing.T) {
 	ids := []string{"", "\x00", "\x00\x00", "a", "a\x00", "a\x00b", "ab", "b", "M000000001", "M00000001",
 		"0123456789abcdef", "0123456789abcdef\x00", "0123456789abcdefa", "0123456789abcdefb", "0123456789abcdefab",
 		"0123456789abcdeg", "\xff", "é", "Z"}
-	for _, a := range ids {
-		for _, b := range ids {
-			got := compareMemberKeys(newMemberKey(a, memberOrigin{}), newMemberKey(b, memberOrigin{}))
+	// Key i is of ids[i], held as row i of part 0.
+	compare := compareMemberKeys(func(o memberOrigin) string { return ids[o.row] })
+	for i, a := range ids {
+		for j, b := range ids {
+			got := compare(newMemberKey(a, memberOrigin{0, int32(i)}), newMemberKey(b, memberOrigin{0, int32(j)}))
 			if want := strings.Compare(a, b); got != want {
 				t.Errorf("compare(%q, %q) = %d, want %d", a, b, got, want)
 			}
 		}
 	}
 	// Equal ids go by origin: the first read first.
-	if compareMemberKeys(newMemberKey("x", memberOrigin{0, 5}), newMemberKey("x", memberOrigin{1, 0})) >= 0 {
+	same := compareMemberKeys(func(memberOrigin) string { return "x" })
+	if same(newMemberKey("x", memberOrigin{0, 5}), newMemberKey("x", memberOrigin{1, 0})) >= 0 {
 		t.Error("equal ids: part 0 must come before part 1")
 	}
 }
