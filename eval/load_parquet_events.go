@@ -723,13 +723,20 @@ func (w *eventWorker) decodeValues(cols [eClaim + 1]file.ColumnChunkReader, m in
 	}
 	if cols[eClaim] == nil {
 		fill(w.claim, 0)
-	} else if err := w.texts.read(cols[eClaim], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
-		for k, v := range vals {
+	} else if err := w.texts.readDense(cols[eClaim], m, func(lo, n int, vals []parquet.ByteArray, defs []int16, maxDef int16) {
+		// Most rows have a claim: read densely, with no spreading.
+		j := 0
+		for k := range n {
 			r := lo + k
 			w.claim[r] = 0
-			if g := base + r; !null(k) && kept[g/64]&(1<<(g%64)) != 0 {
+			if maxDef > 0 && defs[k] < maxDef {
+				continue
+			}
+			if g := base + r; kept[g/64]&(1<<(g%64)) != 0 {
+				v := vals[j]
 				w.claim[r] = dsl.ClaimKey(unsafe.String(unsafe.SliceData(v), len(v)))
 			}
+			j++
 		}
 	}); err != nil {
 		return err
@@ -775,6 +782,37 @@ type pageReader[T any] interface {
 // vals[0] in the window, vals holds one value per row (the zero value for
 // a null row) and null reports whether row k of the batch is null.
 func (c *chunkStream[T]) read(cr file.ColumnChunkReader, m int, conv func(lo int, vals []T, null func(k int) bool)) error {
+	var defs []int16
+	var maxDef int16
+	null := func(k int) bool { return maxDef > 0 && defs[k] < maxDef }
+	var zero T
+	return c.readDense(cr, m, func(lo, n int, vals []T, d []int16, md int16) {
+		defs, maxDef = d, md
+		nv := len(vals)
+		vals = c.vals[:n]
+		if maxDef > 0 && nv < n {
+			// Spread the dense non-null values over their rows, from the
+			// end so that none is overwritten before it moves.
+			j := nv - 1
+			for k := n - 1; k >= 0; k-- {
+				if defs[k] == maxDef {
+					vals[k] = vals[j]
+					j--
+				} else {
+					vals[k] = zero
+				}
+			}
+		}
+		conv(lo, vals, null)
+	})
+}
+
+// readDense passes the next m rows of cr to conv in batches as they are
+// decoded: n rows from row lo of the window, whose non-null values are
+// vals, in order, and whose definition levels are defs (row k is null
+// when defs[k] < maxDef; defs is unset when maxDef is 0). For sparse
+// columns it saves spreading the values over their rows.
+func (c *chunkStream[T]) readDense(cr file.ColumnChunkReader, m int, conv func(lo, n int, vals []T, defs []int16, maxDef int16)) error {
 	r, ok := cr.(pageReader[T])
 	if !ok {
 		return fmt.Errorf("column %s: unexpected reader %T", cr.Descriptor().Name(), cr)
@@ -785,9 +823,6 @@ func (c *chunkStream[T]) read(cr file.ColumnChunkReader, m int, conv func(lo int
 		c.defs = make([]int16, directRows)
 		prefault(c.vals) // the decoder's stores of slices go through the write barrier
 	}
-	var defs []int16
-	null := func(k int) bool { return maxDef > 0 && defs[k] < maxDef }
-	var zero T
 	for got := 0; got < m; {
 		if !r.HasNext() {
 			return errShortColumn
@@ -799,22 +834,10 @@ func (c *chunkStream[T]) read(cr file.ColumnChunkReader, m int, conv func(lo int
 		if lvls == 0 {
 			return errShortColumn
 		}
-		vals := c.vals[:lvls]
-		defs = c.defs[:lvls]
-		if maxDef > 0 && nv < int(lvls) {
-			// Spread the dense non-null values over their rows, from the
-			// end so that none is overwritten before it moves.
-			j := nv - 1
-			for k := int(lvls) - 1; k >= 0; k-- {
-				if defs[k] == maxDef {
-					vals[k] = vals[j]
-					j--
-				} else {
-					vals[k] = zero
-				}
-			}
+		if maxDef == 0 {
+			nv = int(lvls)
 		}
-		conv(got, vals, null)
+		conv(got, int(lvls), c.vals[:nv], c.defs[:lvls], maxDef)
 		got += int(lvls)
 	}
 	return nil
