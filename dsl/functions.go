@@ -453,8 +453,15 @@ func filterRange(cols Column, keep func(e *Event, from, to metric.Date) bool) fu
 	return function{sig: new(func(Events, int, int) Events), columns: cols, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 		x, lo, hi := a[0].e, a[1].i, a[2].i
 		return compiled{k: kEvents, e: func(r *Runner) evset {
+			// Most members have no events of most sets: the bounds, often
+			// date arithmetic on the member's birthday, are not computed
+			// for an empty set.
+			xs := x(r)
+			if len(xs) == 0 {
+				return xs
+			}
 			from, to := clampDate(lo(r)), clampDate(hi(r))
-			return r.filter(x(r), func(e *Event) bool { return keep(e, from, to) })
+			return r.filter(xs, func(e *Event) bool { return keep(e, from, to) })
 		}}
 	}}
 }
@@ -475,8 +482,12 @@ func filterValue(keep func(v, a, b float64) bool, nargs int) function {
 			hi = a[2].asFloat()
 		}
 		return compiled{k: kEvents, e: func(r *Runner) evset {
+			xs := x(r)
+			if len(xs) == 0 {
+				return xs // the bounds are not computed, as in filterRange
+			}
 			l, h := lo(r), hi(r)
-			return r.filter(x(r), func(e *Event) bool { return !math.IsNaN(e.Value) && keep(e.Value, l, h) })
+			return r.filter(xs, func(e *Event) bool { return !math.IsNaN(e.Value) && keep(e.Value, l, h) })
 		}}
 	}}
 }

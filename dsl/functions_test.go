@@ -87,13 +87,10 @@ func newFixture() *fixture {
 	return f
 }
 
-// evalDefine compiles a one-define measure and returns the define's value
-// for the fixture member.
-func evalDefine(t *testing.T, f *fixture, expr string) any {
+// runFixture binds m to a cohort of the fixture's codes and runs it for
+// the fixture member.
+func runFixture(t *testing.T, m *Measure, f *fixture) (*Runner, error) {
 	t.Helper()
-	src := fmt.Sprintf("id: t\ntitle: T\nperiod: {start: 2025-01-01, end: 2025-12-31}\nvaluesets: [vs.yaml]\ndefine:\n  v: |\n    %s\ngroups:\n  g: {initial_population: \"true\", denominator: \"true\", numerator: \"true\"}\n", expr)
-	m, err := Compile("t.yaml", []byte(src), testFS())
-	require.NoError(t, err)
 	c := &Cohort{}
 	for _, sc := range f.codes {
 		c.Systems = append(c.Systems, sc[0])
@@ -102,7 +99,18 @@ func evalDefine(t *testing.T, f *fixture, expr string) any {
 	b, _, err := m.Bind(c)
 	require.NoError(t, err)
 	r := b.NewRunner(RaceAloneOrInCombination)
-	require.NoError(t, r.Run(m.Period(), 0, &f.member, f.events, f.spans))
+	return r, r.Run(m.Period(), 0, &f.member, f.events, f.spans)
+}
+
+// evalDefine compiles a one-define measure and returns the define's value
+// for the fixture member.
+func evalDefine(t *testing.T, f *fixture, expr string) any {
+	t.Helper()
+	src := fmt.Sprintf("id: t\ntitle: T\nperiod: {start: 2025-01-01, end: 2025-12-31}\nvaluesets: [vs.yaml]\ndefine:\n  v: |\n    %s\ngroups:\n  g: {initial_population: \"true\", denominator: \"true\", numerator: \"true\"}\n", expr)
+	m, err := Compile("t.yaml", []byte(src), testFS())
+	require.NoError(t, err)
+	r, err := runFixture(t, m, f)
+	require.NoError(t, err)
 	fn := m.defines[0].fn
 	switch fn.k {
 	case kBool:
@@ -292,6 +300,35 @@ func TestNewRunnersShareIndex(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, want[m][i], alone.Memberships[0].Has(metric.Numerator), "member %s, measure %d", m.member.ID, i)
 			assert.Equal(t, alone.Memberships, shared.Memberships, "member %s, measure %d", m.member.ID, i)
+		}
+	}
+}
+
+// A filter's bounds are computed only for a set that has events: most
+// members have none of most sets, and the bounds are often date arithmetic.
+// Like && and ||, this is lazy: a bound that would fail fails only where it
+// is needed.
+func TestFilterBoundsAreLazy(t *testing.T) {
+	src := "id: t\ntitle: T\nperiod: {start: 2025-01-01, end: 2025-12-31}\nvaluesets: [vs.yaml]\ndefine:\n" +
+		"  zero: countEvents(events(\"Visit\"))\n" +
+		"  v: exists(between(events(\"PHQ9\"), period_start + 1 % zero, period_end)) || exists(valueAtLeast(events(\"PHQ9\"), 1 % zero))\n" +
+		"groups:\n  g: {initial_population: \"true\", denominator: \"true\", numerator: v}\n"
+	m, err := Compile("t.yaml", []byte(src), testFS())
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		events string
+		fails  bool
+	}{{"", false}, {"2025-03-01 LOINC 44261-6 v=12", true}} {
+		f := &fixture{member: Member{ID: "m1", BirthDate: d("1990-01-01"), DeathDate: metric.NoDate}}
+		f.code("LOINC", "44261-6")
+		if tc.events != "" {
+			f.ev(tc.events)
+		}
+		_, err := runFixture(t, m, f)
+		if tc.fails {
+			assert.ErrorContains(t, err, "integer modulo by zero")
+		} else {
+			assert.NoError(t, err)
 		}
 	}
 }
