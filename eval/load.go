@@ -259,13 +259,7 @@ func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) 
 			}
 			continue
 		}
-		parts[i] = newPart(s.table, s.name)
-		switch p := parts[i].(type) {
-		case *eventPart:
-			p.req = cfg.req
-		case *spanPart:
-			p.plansNeeded = columnNeeded(tEnrollment, cfg.req, spanSpecs[sPlan].name)
-		}
+		parts[i] = newPart(s.table, s.name, cfg.req)
 		g.Go(func() error {
 			// Data errors do not cancel the other sources, so the error
 			// returned is always that of the first failing source.
@@ -429,6 +423,9 @@ func build(ctx context.Context, d *Data, parts []part, de *directEvents, members
 	// row order.
 	var plans []string
 	for _, p := range sps {
+		if len(p.plans.s) == 0 {
+			continue // data loaded for measures holds none
+		}
 		used := make([]bool, len(p.plans.s))
 		for c, spans := range p.spans {
 			for k, sp := range spans {
@@ -443,6 +440,9 @@ func build(ctx context.Context, d *Data, parts []part, de *directEvents, members
 	spans, err := group(d.Members, sps, func(p *spanPart) (chunks[int32], chunks[Span]) { return p.member, p.spans },
 		func(m *Member, s, e int32) { m.SpansStart, m.SpansEnd = s, e },
 		func(p *spanPart) func(*Span) {
+			if len(p.plans.s) == 0 {
+				return nil
+			}
 			planID := make([]int32, len(p.plans.s))
 			for i, name := range p.plans.s {
 				j, _ := slices.BinarySearch(d.Plans, name)
@@ -617,10 +617,10 @@ func buildMembers(d *Data, mps []*memberPart) error {
 	if n > math.MaxInt32 {
 		return fmt.Errorf("eval: members: more than %d rows", math.MaxInt32)
 	}
-	// Sorting keys that hold the id, rather than origins whose id is two
-	// indirections away, keeps a compare from missing the cache twice.
-	// Ties go by origin, so of two rows with one id the first read comes
-	// first, as in a stable sort.
+	// Sorting keys that hold the id's first 16 bytes, rather than origins
+	// whose id is two indirections away, keeps most compares from missing
+	// the cache twice. Ties go by origin, so of two rows with one id the
+	// first read comes first, as in a stable sort.
 	id := func(o memberOrigin) string { return mps[o.part].id(o.row) }
 	keys := make([]memberKey, 0, n)
 	for pi, p := range mps {
@@ -669,8 +669,8 @@ func buildMembers(d *Data, mps []*memberPart) error {
 	}
 
 	// The rows are gathered in sorted order on every core: each is a
-	// cache miss in a table of a hundred bytes a member, and the members
-	// are the one table nothing else can be resolved without.
+	// cache miss, and the members are the one table nothing else can be
+	// resolved without.
 	d.Members = make([]Member, n)
 	prefault(d.Members)
 	workers := runtime.GOMAXPROCS(0)
@@ -904,8 +904,8 @@ func directExtra(ctx context.Context, d *Data, de *directEvents) *extraRows[Even
 // in order, on every core, before rows are scattered into it: the scatter
 // would fault them one by one in random order, each in the middle of its
 // work, and where the stores go through the write barrier, each page
-// twice (see populate). Where the kernel cannot populate, pointer-free
-// memory is written instead.
+// twice (see populate). Where the kernel cannot populate, the memory is
+// cleared instead: it is zero already, so only its pages change.
 func prefault[T any](xs []T) {
 	workers := runtime.GOMAXPROCS(0)
 	if len(xs) < 1<<16 {

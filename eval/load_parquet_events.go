@@ -810,8 +810,8 @@ func (c *chunkStream[T]) read(cr file.ColumnChunkReader, m int, conv func(lo int
 // readDense passes the next m rows of cr to conv in batches as they are
 // decoded: n rows from row lo of the window, whose non-null values are
 // vals, in order, and whose definition levels are defs (row k is null
-// when defs[k] < maxDef; defs is unset when maxDef is 0). For sparse
-// columns it saves spreading the values over their rows.
+// when defs[k] < maxDef; defs is unset when maxDef is 0). It saves the
+// spreading of the values over their rows that read does, a move per row.
 func (c *chunkStream[T]) readDense(cr file.ColumnChunkReader, m int, conv func(lo, n int, vals []T, defs []int16, maxDef int16)) error {
 	r, ok := cr.(pageReader[T])
 	if !ok {

@@ -203,7 +203,7 @@ func (w *spanWorker) readGroup(ctx context.Context, f *directFile, g int) (_ *sp
 		}
 	}
 	w.lists.reset()
-	p := newPart(tEnrollment, f.path).(*spanPart)
+	p := newPart(tEnrollment, f.path, nil).(*spanPart) // filled here, not through begin
 	p.resolved = true
 	p.plans = &w.plans.ids
 	n := int(f.groupRows[g])

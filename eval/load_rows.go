@@ -47,8 +47,8 @@ type colSpec struct {
 	required bool
 }
 
-func newPart(t tableKind, file string) part {
-	base := partBase{table: t, file: file}
+func newPart(t tableKind, file string, req *dsl.Requirements) part {
+	base := partBase{table: t, file: file, req: req}
 	switch t {
 	case tMembers:
 		base.specs = memberSpecs
@@ -56,7 +56,7 @@ func newPart(t tableKind, file string) part {
 	case tEnrollment:
 		base.specs = spanSpecs
 		plans := newLocalIDs()
-		return &spanPart{partBase: base, ids: newLocalIDs(), plans: &plans, plansNeeded: true}
+		return &spanPart{partBase: base, ids: newLocalIDs(), plans: &plans}
 	default:
 		base.specs = eventSpecs
 		return &eventPart{partBase: base, ids: newLocalIDs(), sources: newLocalIDs(),
@@ -74,6 +74,10 @@ type partBase struct {
 	extra []field
 	// extraIdx are the columns of extra.
 	extraIdx []int
+	// req, when set, names what the measures the data is loaded for read:
+	// begin drops the optional columns they do not (columnNeeded), so that
+	// their cells are never parsed or interned.
+	req *dsl.Requirements
 }
 
 func (p *partBase) err(row int64, col, format string, args ...any) *DataError {
@@ -108,6 +112,9 @@ func (p *partBase) begin(fields []field) error {
 	for s, spec := range p.specs {
 		if spec.required && p.idx[s] < 0 {
 			return p.err(0, spec.name, "missing required column")
+		}
+		if !spec.required && !columnNeeded(p.table, p.req, spec.name) {
+			p.idx[s] = -1
 		}
 	}
 	return nil
@@ -621,9 +628,8 @@ type spanPart struct {
 	ids      localIDs
 	// plans numbers the part's plan names; Span.Plan holds these local
 	// ids until build renumbers them in name order.
-	plans       *localIDs
-	plansNeeded bool
-	scratch     []string
+	plans   *localIDs
+	scratch []string
 }
 
 func (p *spanPart) add(b *batch) error {
@@ -669,7 +675,7 @@ func (p *spanPart) add(b *batch) error {
 			}
 			sp.Benefits |= bf
 		}
-		if s, ok := plan.text(i); ok && p.plansNeeded {
+		if s, ok := plan.text(i); ok {
 			sp.Plan = p.plans.id(s)
 		}
 		p.member.add(m)
@@ -706,27 +712,10 @@ type eventPart struct {
 	codes   localCodes
 	sources localIDs
 
-	// req, when set, names the codes and columns the measures need; rows
-	// with other codes are counted in unneeded and not kept.
-	req      *dsl.Requirements
+	// Rows whose code the measures (partBase.req) cannot use are counted
+	// in unneeded and not kept.
 	needed   []int8 // per local code: 0 not yet known, 1 needed, 2 not
 	unneeded int64
-}
-
-// begin drops the optional columns the measures do not read, so that
-// their cells are never parsed or interned.
-func (p *eventPart) begin(fields []field) error {
-	if err := p.partBase.begin(fields); err != nil {
-		return err
-	}
-	if p.req != nil {
-		for s, col := range map[int]dsl.Column{eEnd: dsl.ColumnEndDate, eValue: dsl.ColumnValue, eClaim: dsl.ColumnClaimID, eSource: dsl.ColumnSource} {
-			if p.req.Columns&col == 0 {
-				p.idx[s] = -1
-			}
-		}
-	}
-	return nil
 }
 
 // needs reports whether local code c can matter to the measures.
