@@ -136,8 +136,15 @@ type checker struct {
 	text string
 }
 
+// episodeNames are the current episode of an episode measure: the
+// episode as a one-event set, and its dates.
+var episodeNames = map[string]kind{"episode": kEvents, "episode_date": kInt, "episode_end": kInt}
+
 func (c *checker) isBuiltinName(name string) bool {
 	if _, ok := memberNames[name]; ok {
+		return true
+	}
+	if _, ok := episodeNames[name]; ok {
 		return true
 	}
 	if _, ok := c.attrs[name]; ok {
@@ -196,6 +203,10 @@ func (c *checker) compileDefines() {
 		for _, dep := range d.deps {
 			if e, ok := byName[dep]; ok {
 				visit(e, append(stack, d))
+				d.episodic = d.episodic || e.episodic
+			}
+			if _, ok := episodeNames[dep]; ok {
+				d.episodic = true
 			}
 		}
 		d.busy = false
@@ -225,8 +236,9 @@ func (v identVisitor) Visit(n *ast.Node) {
 	}
 }
 
-// memoize wraps a define so that it is computed at most once per member,
-// and only when some population or stratifier asks for it.
+// memoize wraps a define so that it is computed at most once per member
+// (once per episode when it depends on the episode), and only when some
+// population or stratifier asks for it.
 func (c *checker) memoize(d *define) compiled {
 	idx := slices.Index(c.m.defines, d)
 	fn := d.fn
@@ -235,33 +247,74 @@ func (c *checker) memoize(d *define) compiled {
 		// into unions of code sets.
 		return fn
 	}
+	// Generations only grow, within a member from its start through its
+	// episodes: a member's define is valid from the member's start, an
+	// episode's only in the episode's generation.
+	valid := func(r *Runner) bool { return r.defGen[idx] >= r.memberGen }
+	if d.episodic {
+		valid = func(r *Runner) bool { return r.defGen[idx] == r.gen }
+	}
 	out := compiled{k: fn.k}
 	switch fn.k {
 	case kBool:
-		out.b = memo(idx, fn.b, func(r *Runner) []bool { return r.bools })
+		out.b = memo(idx, valid, fn.b, func(r *Runner) []bool { return r.bools })
 	case kInt:
-		out.i = memo(idx, fn.i, func(r *Runner) []int64 { return r.ints })
+		out.i = memo(idx, valid, fn.i, func(r *Runner) []int64 { return r.ints })
 	case kFloat:
-		out.f = memo(idx, fn.f, func(r *Runner) []float64 { return r.floats })
+		out.f = memo(idx, valid, fn.f, func(r *Runner) []float64 { return r.floats })
 	case kString:
-		out.s = memo(idx, fn.s, func(r *Runner) []string { return r.strs })
+		out.s = memo(idx, valid, fn.s, func(r *Runner) []string { return r.strs })
 	case kEvents:
-		out.e = memo(idx, fn.e, func(r *Runner) []evset { return r.evs })
+		out.e = memo(idx, valid, fn.e, func(r *Runner) []evset { return r.evs })
 	case kList:
-		out.l = memo(idx, fn.l, func(r *Runner) [][]string { return r.lists })
+		out.l = memo(idx, valid, fn.l, func(r *Runner) [][]string { return r.lists })
 	}
 	return out
 }
 
-func memo[T any](idx int, f func(*Runner) T, slots func(*Runner) []T) func(*Runner) T {
+func memo[T any](idx int, valid func(*Runner) bool, f func(*Runner) T, slots func(*Runner) []T) func(*Runner) T {
 	return func(r *Runner) T {
 		s := slots(r)
-		if r.defGen[idx] != r.gen {
+		if !valid(r) {
 			s[idx] = f(r)
 			r.defGen[idx] = r.gen
 		}
 		return s[idx]
 	}
+}
+
+// compileEpisodes compiles an episode measure's episodes: an Events
+// expression of the member, which cannot depend on the episode itself.
+func (c *checker) compileEpisodes(n *yaml.Node) compiled {
+	text, ok := c.src.scalar(n, "episodes")
+	if !ok {
+		return compiled{}
+	}
+	if strings.TrimSpace(text) == "" {
+		c.src.errorf(n, "episodes", ErrMissing, "empty expression")
+		return compiled{}
+	}
+	if tree, err := parser.Parse(text); err == nil {
+		episodic := ""
+		ast.Walk(&tree.Node, identVisitor(func(name string) {
+			if _, ok := episodeNames[name]; ok && episodic == "" {
+				episodic = name
+			}
+			if i := slices.IndexFunc(c.m.defines, func(d *define) bool { return d.name == name && d.episodic }); i >= 0 && episodic == "" {
+				episodic = name
+			}
+		}))
+		if episodic != "" {
+			c.src.errorf(n, "episodes", ErrCycle, "episodes cannot depend on the current episode (%s does)", episodic)
+			return compiled{}
+		}
+	}
+	fn := c.compileExpr(n, "episodes", text, kInvalid)
+	if fn.ok() && fn.k != kEvents {
+		c.src.errorf(n, "episodes", ErrType, "episodes must be Events (a set of the member's events), not %s", fn.k)
+		return compiled{}
+	}
+	return fn
 }
 
 // compileTop compiles a population (want kBool) or stratifier (want
@@ -298,6 +351,9 @@ func (c *checker) setExpr(n *yaml.Node, path string) {
 func (c *checker) env() map[string]any {
 	env := map[string]any{}
 	for name, k := range memberNames {
+		env[name] = reflect.Zero(typeOfKind[k]).Interface()
+	}
+	for name, k := range episodeNames {
 		env[name] = reflect.Zero(typeOfKind[k]).Interface()
 	}
 	for name, k := range c.attrs {
@@ -496,6 +552,19 @@ func (c *checker) ident(n *ast.IdentifierNode) compiled {
 	for i := len(c.lets) - 1; i >= 0; i-- {
 		if c.lets[i].name == name {
 			return c.lets[i].get
+		}
+	}
+	if _, ok := episodeNames[name]; ok {
+		if c.m.basis != "episode" {
+			return c.errAt(n, ErrUnknownName, "%s is defined only in a measure with basis: episode", name)
+		}
+		switch name {
+		case "episode":
+			return compiled{k: kEvents, e: func(r *Runner) evset { return r.episodeSet[:] }}
+		case "episode_date":
+			return compiled{k: kInt, i: func(r *Runner) int64 { return int64(r.events[r.episodeSet[0]].Date) }}
+		default:
+			return compiled{k: kInt, i: func(r *Runner) int64 { return int64(endOf(&r.events[r.episodeSet[0]])) }}
 		}
 	}
 	switch name {

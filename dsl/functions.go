@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/expr-lang/expr/ast"
 
@@ -315,15 +316,17 @@ func init() {
 				return compiled{}
 			}
 			d := a[0].i
-			return compiled{k: kBool, b: func(r *Runner) bool {
-				day := d(r)
-				for i := range r.spans {
-					s := &r.spans[i]
-					if s.Benefits&want == want && int64(s.Start) <= day && int64(s.End) >= day {
-						return true
-					}
-				}
-				return false
+			return compiled{k: kBool, b: func(r *Runner) bool { return enrolledOn(r.spans, want, d(r)) }}
+		}},
+
+		"memberMonths": {sig: new(func(int, int, string, int) int), literal: []int{2}, build: func(c *checker, n *ast.CallNode, a []compiled) compiled {
+			want, ok := c.benefit(n.Arguments[2])
+			if !ok {
+				return compiled{}
+			}
+			from, to, day := a[0].i, a[1].i, a[3].i
+			return compiled{k: kInt, i: func(r *Runner) int64 {
+				return memberMonths(r.spans, want, from(r), to(r), day(r))
 			}}
 		}},
 
@@ -548,6 +551,47 @@ func continuous(spans []Span, want Benefits, from, to, maxGaps, maxGapDays int64
 		return gap(to - cursor + 1)
 	}
 	return true
+}
+
+// enrolledOn reports whether a span with every benefit in want covers day.
+func enrolledOn(spans []Span, want Benefits, day int64) bool {
+	for i := range spans {
+		s := &spans[i]
+		if s.Benefits&want == want && int64(s.Start) <= day && int64(s.End) >= day {
+			return true
+		}
+	}
+	return false
+}
+
+// memberMonths counts the months whose anchor day (day of the month,
+// the last day in shorter months) lies in from..to and on which the member
+// is enrolled with every benefit in want. HEDIS counts member months as of
+// one chosen day each month (commonly the 1st or the 15th), the same day
+// throughout, so that a member switching plans mid-month counts once.
+func memberMonths(spans []Span, want Benefits, from, to, day int64) int64 {
+	if !validDate(from) || !validDate(to) || from > to || day < 1 || day > 31 || to-from > 400*366 {
+		return 0
+	}
+	y, m, _ := metric.Date(from).YMD()
+	var n int64
+	for {
+		anchor := metric.DateOf(y, m, min(int(day), daysInMonth(y, m)))
+		if int64(anchor) > to {
+			return n
+		}
+		if int64(anchor) >= from && enrolledOn(spans, want, int64(anchor)) {
+			n++
+		}
+		if m++; m > 12 {
+			y, m = y+1, 1
+		}
+	}
+}
+
+func daysInMonth(y int, m time.Month) int {
+	_, _, last := metric.DateOf(y, m+1, 0).YMD() // day 0: the last of m
+	return last
 }
 
 func (c *checker) benefit(n ast.Node) (Benefits, bool) {

@@ -6,6 +6,7 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -21,6 +22,12 @@ type Measure struct {
 	scoring                                  string
 	period                                   metric.Period
 	file                                     string
+	// basis is "member" or "episode"; episodes lists an episode
+	// measure's units: the member's events it counts.
+	basis       string
+	episodes    compiled
+	improvement string
+	multiplier  int64
 
 	valueSets []*ValueSet // referenced by expressions, index = vsID
 	defines   []*define
@@ -51,8 +58,23 @@ func (m *Measure) Steward() string { return m.steward }
 // Description returns the description, which names the specification.
 func (m *Measure) Description() string { return m.description }
 
-// Scoring returns the scoring method ("proportion").
+// Scoring returns the scoring method: "proportion", or "ratio", whose
+// denominator and numerator sum the units' values (such as member months
+// and visits) instead of counting units.
 func (m *Measure) Scoring() string { return m.scoring }
+
+// Basis returns what one unit counted is: "member", or "episode" when
+// every population is evaluated once per event of the measure's episodes
+// expression (a visit, a discharge, a positive screen).
+func (m *Measure) Basis() string { return m.basis }
+
+// Improvement returns "increase", or "decrease" for an inverse measure
+// (lower is better), so that benchmarks and targets read correctly.
+func (m *Measure) Improvement() string { return m.improvement }
+
+// Multiplier returns the factor a ratio measure's rates are scaled by
+// (1000 for "per 1,000 member months"); 1 otherwise.
+func (m *Measure) Multiplier() int64 { return m.multiplier }
 
 // Period returns the default measurement period.
 func (m *Measure) Period() metric.Period { return m.period }
@@ -101,11 +123,17 @@ type define struct {
 	deps []string
 	done bool
 	busy bool
+	// episodic defines depend on the current episode, so they are
+	// computed once per episode instead of once per member.
+	episodic bool
 }
 
 type group struct {
 	id, title string
 	pops      [5]func(*Runner) bool // by metric.Population; nil = default
+	// den and num are a ratio group's values of a unit in its
+	// denominator and numerator (a bool population counts 1).
+	den, num func(*Runner) int64
 }
 
 type stratifier struct {
@@ -164,7 +192,7 @@ func Compile(filename string, src []byte, fsys fs.FS, opts ...Option) (*Measure,
 	return compile(filename, src, fsys, opts)
 }
 
-var topKeys = []string{"id", "title", "version", "steward", "description", "scoring", "period", "include", "valuesets", "define", "groups", "stratifiers"}
+var topKeys = []string{"id", "title", "version", "steward", "description", "scoring", "basis", "episodes", "improvement", "multiplier", "period", "include", "valuesets", "define", "groups", "stratifiers"}
 
 var libraryKeys = []string{"description", "valuesets", "define"}
 var groupKeys = []string{"title", "initial_population", "denominator", "denominator_exclusions", "numerator", "denominator_exceptions"}
@@ -184,7 +212,7 @@ func compile(filename string, src []byte, fsys fs.FS, opts []Option) (*Measure, 
 	if f == nil {
 		return nil, errs.Err()
 	}
-	m := &Measure{file: filename, scoring: "proportion"}
+	m := &Measure{file: filename, scoring: "proportion", basis: "member", improvement: "increase", multiplier: 1}
 	str := func(key string, required bool) string {
 		n, ok := f[key]
 		if !ok {
@@ -207,10 +235,31 @@ func compile(filename string, src []byte, fsys fs.FS, opts []Option) (*Measure, 
 	m.version = str("version", false)
 	m.steward = str("steward", false)
 	m.description = str("description", false)
-	if n, ok := f["scoring"]; ok {
-		v, _ := s.scalar(n, "scoring")
-		if v != "proportion" {
-			s.errorf(n, "scoring", ErrUnsupported, "scoring %q is not supported (want proportion)", v)
+	choice := func(key string, into *string, values ...string) {
+		n, ok := f[key]
+		if !ok {
+			return
+		}
+		v, _ := s.scalar(n, key)
+		if !slices.Contains(values, v) {
+			s.errorf(n, key, ErrUnsupported, "%s %q is not supported (want %s)", key, v, strings.Join(values, " or "))
+			return
+		}
+		*into = v
+	}
+	choice("scoring", &m.scoring, "proportion", "ratio")
+	choice("basis", &m.basis, "member", "episode")
+	choice("improvement", &m.improvement, "increase", "decrease")
+	if n, ok := f["multiplier"]; ok {
+		v, _ := s.scalar(n, "multiplier")
+		k, err := strconv.ParseInt(v, 10, 64)
+		switch {
+		case err != nil || k < 1 || k > 1_000_000:
+			s.errorf(n, "multiplier", ErrInvalid, "multiplier %q: want a whole number from 1 to 1000000", v)
+		case m.scoring != "ratio" && k != 1:
+			s.errorf(n, "multiplier", ErrInvalid, "a multiplier scales a ratio measure (scoring: ratio)")
+		default:
+			m.multiplier = k
 		}
 	}
 	if n, ok := f["period"]; ok {
@@ -264,6 +313,15 @@ func compile(filename string, src []byte, fsys fs.FS, opts []Option) (*Measure, 
 	m.nslots = len(m.defines)
 	c.compileDefines()
 
+	switch n, ok := f["episodes"]; {
+	case m.basis == "episode" && !ok:
+		s.errorf(root, "", ErrMissing, "missing key \"episodes\" (an episode measure lists its episodes: an Events expression)")
+	case m.basis != "episode" && ok:
+		s.errorf(n, "episodes", ErrInvalid, "episodes are the units of a measure with basis: episode")
+	case ok:
+		m.episodes = c.compileEpisodes(n)
+	}
+
 	if n, ok := f["groups"]; ok {
 		gf, keys := s.fields(n, "groups")
 		for _, k := range keys {
@@ -288,8 +346,17 @@ func compile(filename string, src []byte, fsys fs.FS, opts []Option) (*Measure, 
 					s.errorf(gf[k], p, ErrMissing, "missing %s", key)
 					continue
 				}
+				pop := popOrder[i]
+				if m.scoring == "ratio" && (pop == metric.Denominator || pop == metric.Numerator) {
+					c.compileRatioPopulation(g, pop, pn, p+"."+key)
+					continue
+				}
+				if m.scoring == "ratio" && pop == metric.DenominatorException {
+					s.errorf(pn, p+"."+key, ErrInvalid, "a ratio measure has no denominator exceptions")
+					continue
+				}
 				if fn := c.compileTop(pn, p+"."+key, kBool); fn.b != nil {
-					g.pops[popOrder[i]] = fn.b
+					g.pops[pop] = fn.b
 				}
 			}
 			m.groups = append(m.groups, g)
@@ -521,6 +588,45 @@ func (c *checker) compileStratifiers(n *yaml.Node) {
 			}
 			pc.st.cross = append(pc.st.cross, i)
 		}
+	}
+}
+
+// compileRatioPopulation compiles a ratio group's denominator or
+// numerator: a whole number per unit (member months, visits), or a bool
+// counting the unit once. A unit is in the population when its value is
+// positive (see Runner.evaluate).
+func (c *checker) compileRatioPopulation(g *group, pop metric.Population, n *yaml.Node, path string) {
+	text, ok := c.src.scalar(n, path)
+	if !ok {
+		return
+	}
+	if strings.TrimSpace(text) == "" {
+		c.src.errorf(n, path, ErrMissing, "empty expression")
+		return
+	}
+	fn := c.compileExpr(n, path, text, kInvalid)
+	var value func(*Runner) int64
+	switch fn.k {
+	case kInvalid:
+		return
+	case kInt:
+		value = fn.i
+	case kBool:
+		b := fn.b
+		value = func(r *Runner) int64 {
+			if b(r) {
+				return 1
+			}
+			return 0
+		}
+	default:
+		c.src.errorf(n, path, ErrType, "a ratio measure's %s must be an int (a count per unit) or bool, not %s", pop, fn.k)
+		return
+	}
+	if pop == metric.Denominator {
+		g.den = value
+	} else {
+		g.num = value
 	}
 }
 

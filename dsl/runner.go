@@ -142,9 +142,17 @@ type Runner struct {
 	spans   []Span
 	race    RaceRule
 
-	arena   []int32
-	gen     uint32
-	defGen  []uint32
+	arena []int32
+	// gen grows at each member and each episode; memberGen is gen at the
+	// member's start (see memoize).
+	gen, memberGen uint64
+	defGen         []uint64
+	// units are an episode measure's episodes for the member (a copy:
+	// the arena grows while episodes are evaluated); episodeSet holds
+	// the current one.
+	units      []int32
+	nunits     int
+	episodeSet [1]int32
 	bools   []bool
 	ints    []int64
 	floats  []float64
@@ -156,8 +164,12 @@ type Runner struct {
 	// cur holds the current event (#) of each enclosing predicate.
 	cur []int32
 
-	// Memberships holds, after Run, the member's membership in each group.
+	// Memberships holds, after Run or Select, the unit's membership in
+	// each group.
 	Memberships []metric.Membership
+	// Ratios holds, for a ratio measure, the unit's values in each
+	// group (nil for a proportion measure).
+	Ratios []RatioValues
 	strata      [][]string
 	strataOK    []bool
 }
@@ -217,14 +229,27 @@ func newRunner(b *Bound, race RaceRule, sh *shared) *Runner {
 	n := b.m.nslots
 	return &Runner{
 		b: b, race: race, sh: sh,
-		defGen: make([]uint32, n), bools: make([]bool, n), ints: make([]int64, n), floats: make([]float64, n),
+		defGen: make([]uint64, n), bools: make([]bool, n), ints: make([]int64, n), floats: make([]float64, n),
 		strs: make([]string, n), evs: make([]evset, n), lists: make([][]string, n),
 		setSlot:     slices.Repeat([]int32{-1}, len(b.m.codeSets)),
 		Memberships: make([]metric.Membership, len(b.m.groups)),
 		strata:      make([][]string, len(b.m.strats)),
 		strataOK:    make([]bool, len(b.m.strats)),
+		Ratios:      ratios(b.m),
 	}
 }
+
+func ratios(m *Measure) []RatioValues {
+	if m.scoring != "ratio" {
+		return nil
+	}
+	return make([]RatioValues, len(m.groups))
+}
+
+// RatioValues are a unit's values in a ratio measure's group: what it adds
+// to the denominator (e.g. member months) and to the numerator (e.g.
+// visits), both 0 outside the population.
+type RatioValues struct{ Denominator, Numerator int64 }
 
 // RuntimeError is an error raised while evaluating one member, such as an
 // integer modulo by zero. It names the measure, member and expression.
@@ -248,8 +273,10 @@ func (r *Runner) fail(pos Pos, msg string) {
 
 // Run evaluates every group for one member: index is the member's position
 // in the cohort (for attributes), events and spans its rows, sorted as
-// package eval sorts them. Results are in Memberships and Stratum until
-// the next Run.
+// package eval sorts them. Results are in Memberships (and Ratios) and
+// Stratum until the next Run or Select. A member measure has one unit,
+// the member; an episode measure has one per episode (see Units), of
+// which Run evaluates the first.
 func (r *Runner) Run(period metric.Period, index int, m *Member, events []Event, spans []Span) error {
 	r.sh.reset()
 	return r.run(period, index, m, events, spans)
@@ -257,27 +284,103 @@ func (r *Runner) Run(period metric.Period, index int, m *Member, events []Event,
 
 func (r *Runner) run(period metric.Period, index int, m *Member, events []Event, spans []Span) error {
 	r.gen++
-	if r.gen == 0 {
-		clear(r.defGen)
-		r.gen = 1
-	}
+	r.memberGen = r.gen
 	r.arena = r.arena[:0]
 	r.period, r.index, r.member, r.events, r.spans = period, index, m, events, spans
 	r.err = nil
 	r.cur = r.cur[:0]
+	r.nunits = 1
+	if r.b.m.basis == "episode" {
+		r.units = append(r.units[:0], r.b.m.episodes.e(r)...)
+		r.nunits = len(r.units)
+		if r.err != nil {
+			return r.err
+		}
+		if r.nunits == 0 {
+			clear(r.Memberships)
+			clear(r.Ratios)
+			clear(r.strataOK)
+			return nil
+		}
+		r.episodeSet[0] = r.units[0]
+	}
+	return r.evaluate()
+}
+
+// Units returns the number of units of the current member: 1 for a member
+// measure, the number of episodes for an episode measure.
+func (r *Runner) Units() int { return r.nunits }
+
+// Select evaluates unit u (0 <= u < Units) of the current member, after
+// Run. Defines that do not depend on the episode are not computed again.
+func (r *Runner) Select(u int) error {
+	if u < 0 || u >= r.nunits {
+		return fmt.Errorf("dsl: measure %s: unit %d of %d", r.b.m.id, u, r.nunits)
+	}
+	if r.b.m.basis != "episode" {
+		return nil
+	}
+	r.gen++
+	r.episodeSet[0] = r.units[u]
+	r.cur = r.cur[:0]
+	return r.evaluate()
+}
+
+// Episode returns the current episode's index in the member's events, or
+// -1 for a member measure.
+func (r *Runner) Episode() int {
+	if r.b.m.basis != "episode" || r.nunits == 0 {
+		return -1
+	}
+	return int(r.episodeSet[0])
+}
+
+// evaluate computes the current unit's populations in every group,
+// nested as eCQMs nest them.
+func (r *Runner) evaluate() error {
 	clear(r.strataOK)
 	for gi, g := range r.b.m.groups {
 		ip := g.pops[metric.InitialPopulation](r)
-		den := ip && g.pops[metric.Denominator](r)
-		excl := den && g.pops[metric.DenominatorExclusion] != nil && g.pops[metric.DenominatorExclusion](r)
-		numer := den && !excl && g.pops[metric.Numerator](r)
-		exc := den && !excl && !numer && g.pops[metric.DenominatorException] != nil && g.pops[metric.DenominatorException](r)
+		var den, excl, numer, exc bool
+		var dv, nv int64
+		if g.den != nil {
+			if ip {
+				dv = r.ratioValue(g.den, metric.Denominator)
+			}
+			den = dv > 0
+		} else {
+			den = ip && g.pops[metric.Denominator](r)
+		}
+		excl = den && g.pops[metric.DenominatorExclusion] != nil && g.pops[metric.DenominatorExclusion](r)
+		if g.num != nil {
+			if den && !excl {
+				nv = r.ratioValue(g.num, metric.Numerator)
+			}
+			numer = nv > 0
+		} else {
+			numer = den && !excl && g.pops[metric.Numerator](r)
+		}
+		exc = den && !excl && !numer && g.pops[metric.DenominatorException] != nil && g.pops[metric.DenominatorException](r)
 		r.Memberships[gi] = metric.NewMembership(ip, den, excl, numer, exc)
+		if r.Ratios != nil {
+			r.Ratios[gi] = RatioValues{Denominator: dv, Numerator: nv}
+		}
 		if r.err != nil {
 			return r.err
 		}
 	}
 	return nil
+}
+
+// ratioValue is a ratio group's value of the unit, which cannot be
+// negative.
+func (r *Runner) ratioValue(value func(*Runner) int64, pop metric.Population) int64 {
+	v := value(r)
+	if v < 0 {
+		r.fail(Pos{File: r.b.m.file}, fmt.Sprintf("%s value %d is negative", pop, v))
+		return 0
+	}
+	return v
 }
 
 // Stratum returns the member's values for plain (non-cross) stratifier i,

@@ -46,8 +46,12 @@ type Result struct {
 
 	data     *Data
 	measures []*dsl.Measure
-	// membership[measure][group][member]
+	// membership[measure][group][member]; for an episode measure, the
+	// member is in a population when any of its episodes is.
 	membership [][][]metric.Membership
+	// counts[measure][group][member] is kept for episode and ratio
+	// measures, whose members count more than one.
+	counts [][][]metric.Counts
 	// strata[measure][stratifier][member], values joined by ";"
 	strata [][][]string
 }
@@ -102,11 +106,18 @@ func Evaluate(ctx context.Context, data *Data, measures []*dsl.Measure, opts ...
 	res := &Result{Report: report, data: data, measures: measures}
 	if cfg.detail {
 		res.membership = make([][][]metric.Membership, len(measures))
+		res.counts = make([][][]metric.Counts, len(measures))
 		res.strata = make([][][]string, len(measures))
 		for i, m := range measures {
 			res.membership[i] = make([][]metric.Membership, len(m.GroupIDs()))
 			for g := range res.membership[i] {
 				res.membership[i][g] = make([]metric.Membership, len(data.Members))
+			}
+			if m.Basis() == "episode" || m.Scoring() == "ratio" {
+				res.counts[i] = make([][]metric.Counts, len(m.GroupIDs()))
+				for g := range res.counts[i] {
+					res.counts[i][g] = make([]metric.Counts, len(data.Members))
+				}
 			}
 			res.strata[i] = make([][]string, len(m.StratifierIDs()))
 			for s := range res.strata[i] {
@@ -200,8 +211,17 @@ func (w *worker) chunk(lo, hi int) (err error) {
 			if err != nil {
 				return err
 			}
-			if err := w.count(mi, member, r); err != nil {
-				return err
+			// A member measure has one unit; an episode measure one per
+			// episode, possibly none.
+			for u := range r.Units() {
+				if u > 0 {
+					if err := r.Select(u); err != nil {
+						return err
+					}
+				}
+				if err := w.count(mi, member, r); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -213,14 +233,14 @@ func (w *worker) count(mi, member int, r *dsl.Runner) error {
 	ma := &w.agg.measures[mi]
 	anyIP := false
 	for g, ms := range r.Memberships {
-		// Outside the initial population a member is in no population
+		// Outside the initial population a unit is in no population
 		// (ms is 0), and counts nothing.
 		if ms == 0 {
 			continue
 		}
-		ma.groups[g].Add(ms)
+		countUnit(&ma.groups[g], r, g)
 		if w.detail {
-			w.res.membership[mi][g][member] = ms
+			w.res.detail(mi, g, member, r)
 		}
 		anyIP = true
 	}
@@ -235,7 +255,7 @@ func (w *worker) count(mi, member int, r *dsl.Runner) error {
 				return err
 			}
 			if w.detail {
-				w.res.strata[mi][s][member] = strings.Join(vals, ";")
+				w.res.addStrata(mi, s, member, vals)
 			}
 			for _, v := range vals {
 				w.add(mi, s, r, findStratum(&ma.strata[s], v), []string{v})
@@ -293,9 +313,35 @@ func (w *worker) countCross(mi, s, member int, r *dsl.Runner, cross []int) error
 		}
 	}
 	if w.detail {
-		w.res.strata[mi][s][member] = strings.Join(detail, ";")
+		w.res.addStrata(mi, s, member, detail)
 	}
 	return nil
+}
+
+// detail records the runner's current unit in the member's detail.
+func (res *Result) detail(mi, g, member int, r *dsl.Runner) {
+	res.membership[mi][g][member] |= r.Memberships[g]
+	if c := res.counts[mi]; c != nil {
+		countUnit(&c[g][member], r, g)
+	}
+}
+
+// addStrata records the member's values of stratifier s; an episode
+// measure's member collects the distinct values of its episodes, in order
+// of first appearance.
+func (res *Result) addStrata(mi, s, member int, vals []string) {
+	cur := &res.strata[mi][s][member]
+	if *cur == "" {
+		*cur = strings.Join(vals, ";")
+		return
+	}
+	have := strings.Split(*cur, ";")
+	for _, v := range vals {
+		if !slices.Contains(have, v) {
+			have = append(have, v)
+		}
+	}
+	*cur = strings.Join(have, ";")
 }
 
 // add counts the member's memberships in stratum st of stratifier s, or
@@ -308,10 +354,19 @@ func (w *worker) add(mi, s int, r *dsl.Runner, st *stratumAgg, vals []string) {
 		ma.strata[s].add(st)
 	}
 	for _, g := range ma.applies[s] {
-		if ms := r.Memberships[g]; ms != 0 {
-			st.groups[g].Add(ms)
+		if r.Memberships[g] != 0 {
+			countUnit(&st.groups[g], r, g)
 		}
 	}
+}
+
+// countUnit adds the runner's current unit to c in group g.
+func countUnit(c *metric.Counts, r *dsl.Runner, g int) {
+	if r.Ratios != nil {
+		c.AddRatio(r.Memberships[g], r.Ratios[g].Denominator, r.Ratios[g].Numerator)
+		return
+	}
+	c.Add(r.Memberships[g])
 }
 
 type aggregate struct {
@@ -389,6 +444,17 @@ func newAggregate(ms []*dsl.Measure) *aggregate {
 // result merges the workers' aggregates of measure i into its result.
 func (a *aggregate) result(i int, m *dsl.Measure, period metric.Period, others []*aggregate) metric.MeasureResult {
 	out := metric.MeasureResult{ID: m.ID(), Title: m.Title(), Version: m.Version(), Scoring: m.Scoring(), Period: period}
+	// The defaults stay implicit, so that reports of member proportion
+	// measures read as before.
+	if m.Basis() != "member" {
+		out.Basis = m.Basis()
+	}
+	if m.Improvement() != "increase" {
+		out.Improvement = m.Improvement()
+	}
+	if m.Multiplier() != 1 {
+		out.Multiplier = m.Multiplier()
+	}
 	mine := &a.measures[i]
 	for _, o := range others {
 		for g := range mine.groups {

@@ -15,10 +15,16 @@ import (
 // MemberRow is one member's final membership in one rate group, with the
 // member's strata for the measure's stratifiers.
 type MemberRow struct {
-	MemberID   string
-	Measure    string
-	Group      string
+	MemberID string
+	Measure  string
+	Group    string
+	// Membership holds the populations the member is in; for an episode
+	// measure, those any of its episodes is in.
 	Membership metric.Membership
+	// Counts is what the member counts in each population: 0 or 1 for a
+	// member proportion measure, its episodes for an episode measure,
+	// its values (e.g. member months and visits) for a ratio measure.
+	Counts metric.Counts
 	// Strata holds, per stratifier of the measure (in definition order),
 	// the member's values joined by ";" (a cross's components by "|");
 	// empty when the member is in no initial population of the measure.
@@ -45,6 +51,11 @@ func (r *Result) Members(fn func(MemberRow) bool) {
 					strata[s] = r.strata[mi][s][i]
 				}
 				row := MemberRow{MemberID: r.data.Members[i].ID, Measure: m.ID(), Group: gid, Membership: r.membership[mi][g][i], Strata: strata}
+				if c := r.counts[mi]; c != nil {
+					row.Counts = c[g][i]
+				} else {
+					row.Counts.Add(row.Membership)
+				}
 				if !fn(row) {
 					return
 				}
@@ -57,8 +68,9 @@ func (r *Result) Members(fn func(MemberRow) bool) {
 var MembersCSVHeader = []string{"member_id", "measure", "group", "initial_population", "denominator", "denominator_exclusion", "denominator_exception", "numerator"}
 
 // WriteMembersCSV writes members.csv: one row per member and group with
-// 0/1 flags of final membership. Members in no population of a group are
-// left out, since all their flags would be 0.
+// what the member counts in each final population (MemberRow.Counts: 0/1
+// flags for a member proportion measure). Members in no population of a
+// group are left out, since all their counts would be 0.
 func (r *Result) WriteMembersCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(MembersCSVHeader); err != nil {
@@ -71,8 +83,8 @@ func (r *Result) WriteMembersCSV(w io.Writer) error {
 			return true
 		}
 		rec[0], rec[1], rec[2] = row.MemberID, row.Measure, row.Group
-		for i, f := range row.Membership.Flags() {
-			rec[3+i] = strconv.Itoa(f)
+		for i, p := range metric.Populations {
+			rec[3+i] = strconv.FormatInt(row.Counts.Get(p), 10)
 		}
 		err = cw.Write(rec)
 		return err == nil

@@ -19,20 +19,20 @@ func (r *Report) WriteRatesCSV(w io.Writer) error {
 	if err := cw.Write(RatesCSVHeader); err != nil {
 		return err
 	}
-	row := func(m, g, s, st string, c Counts) error {
+	row := func(m, g, s, st string, c Counts, rate Rate) error {
 		return cw.Write([]string{m, g, s, st,
 			strconv.FormatInt(c.InitialPopulation, 10), strconv.FormatInt(c.Denominator, 10),
 			strconv.FormatInt(c.DenominatorExclusion, 10), strconv.FormatInt(c.DenominatorException, 10),
-			strconv.FormatInt(c.Numerator, 10), c.Rate().String()})
+			strconv.FormatInt(c.Numerator, 10), rate.String()})
 	}
 	for _, m := range r.Measures {
 		for _, g := range m.Groups {
-			if err := row(m.ID, g.ID, "", "", g.Counts); err != nil {
+			if err := row(m.ID, g.ID, "", "", g.Counts, g.Rate); err != nil {
 				return err
 			}
 			for _, s := range g.Stratifiers {
 				for _, st := range s.Strata {
-					if err := row(m.ID, g.ID, s.ID, strings.Join(st.Values, "|"), st.Counts); err != nil {
+					if err := row(m.ID, g.ID, s.ID, strings.Join(st.Values, "|"), st.Counts, st.Rate); err != nil {
 						return err
 					}
 				}

@@ -10,7 +10,10 @@ import (
 )
 
 // Counts holds the number of members (or episodes) counted in each
-// population. The zero value is empty and ready to use.
+// population. For a ratio measure (scoring "ratio"), Denominator,
+// DenominatorExclusion and Numerator instead sum the units' values (such
+// as member months and visits; see AddRatio), so that Rate has one formula
+// for both scorings. The zero value is empty and ready to use.
 type Counts struct {
 	InitialPopulation    int64 `json:"initial_population"`
 	Denominator          int64 `json:"denominator"`
@@ -43,6 +46,28 @@ func (c *Counts) AddN(m Membership, n int64) {
 	}
 }
 
+// AddRatio counts one unit of a ratio measure with membership m, whose
+// denominator value is den (e.g. member months) and numerator value num
+// (e.g. visits). An excluded unit's den is added to both Denominator and
+// DenominatorExclusion and its num is not counted, so that Rate, which
+// subtracts exclusions, leaves it out on both sides.
+func (c *Counts) AddRatio(m Membership, den, num int64) {
+	if m.Has(InitialPopulation) {
+		c.InitialPopulation++
+	}
+	if !m.Has(Denominator) {
+		return
+	}
+	c.Denominator += den
+	if m.Has(DenominatorExclusion) {
+		c.DenominatorExclusion += den
+		return
+	}
+	if m.Has(Numerator) {
+		c.Numerator += num
+	}
+}
+
 // Merge adds the counts of a disjoint set of units.
 func (c *Counts) Merge(o Counts) {
 	c.InitialPopulation += o.InitialPopulation
@@ -70,15 +95,19 @@ func (c Counts) Get(p Population) int64 {
 }
 
 // Rate returns numerator / (denominator − exclusions − exceptions).
-func (c Counts) Rate() Rate {
+func (c Counts) Rate() Rate { return c.RatePer(1) }
+
+// RatePer returns the rate scaled by multiplier, as a ratio measure
+// reports visits per 1,000 member months with multiplier 1000.
+func (c Counts) RatePer(multiplier int64) Rate {
 	d := c.Denominator - c.DenominatorExclusion - c.DenominatorException
 	if d <= 0 {
 		return Rate{}
 	}
-	return Rate{Value: float64(c.Numerator) / float64(d), Defined: true}
+	return Rate{Value: float64(c.Numerator) * float64(max(multiplier, 1)) / float64(d), Defined: true}
 }
 
-// Rate is a proportion that may be undefined (no eligible units). It
+// Rate is a proportion (or a ratio) that may be undefined (no eligible units). It
 // encodes as a JSON number, or null when undefined, and prints as "" when
 // undefined so that a missing rate never reads as 0.
 type Rate struct {
@@ -161,13 +190,26 @@ type Group struct {
 
 // MeasureResult is the result of one measure.
 type MeasureResult struct {
-	ID      string  `json:"id"`
-	Title   string  `json:"title,omitempty"`
-	Version string  `json:"version,omitempty"`
-	Scoring string  `json:"scoring"`
-	Period  Period  `json:"period"`
-	Groups  []Group `json:"groups"`
+	ID      string `json:"id"`
+	Title   string `json:"title,omitempty"`
+	Version string `json:"version,omitempty"`
+	// Scoring is "proportion" or "ratio".
+	Scoring string `json:"scoring"`
+	// Basis is what one unit counted is: "member" (the default when
+	// empty) or "episode" (a visit, a discharge, a screening).
+	Basis string `json:"basis,omitempty"`
+	// Improvement is "increase" (the default when empty) or "decrease"
+	// for an inverse measure, where a lower rate is better.
+	Improvement string `json:"improvement_notation,omitempty"`
+	// Multiplier scales a ratio measure's rates (1000 for "per 1,000
+	// member months"); 0 means 1.
+	Multiplier int64   `json:"multiplier,omitempty"`
+	Period     Period  `json:"period"`
+	Groups     []Group `json:"groups"`
 }
+
+// LowerIsBetter reports whether the measure is inverse.
+func (m *MeasureResult) LowerIsBetter() bool { return m.Improvement == "decrease" }
 
 // Warning is a non-fatal finding that travels beside results, such as a
 // value set that matched no code in the data.
@@ -237,14 +279,15 @@ func (s *Stratifier) Stratum(values ...string) *Stratum {
 // counts by hand. Evaluation and Merge return finalized reports.
 func (r *Report) Finalize() {
 	for mi := range r.Measures {
+		mult := r.Measures[mi].Multiplier
 		for gi := range r.Measures[mi].Groups {
 			g := &r.Measures[mi].Groups[gi]
-			g.Rate = g.Counts.Rate()
+			g.Rate = g.Counts.RatePer(mult)
 			for si := range g.Stratifiers {
 				st := &g.Stratifiers[si]
 				slices.SortFunc(st.Strata, func(a, b Stratum) int { return slices.Compare(a.Values, b.Values) })
 				for k := range st.Strata {
-					st.Strata[k].Rate = st.Strata[k].Counts.Rate()
+					st.Strata[k].Rate = st.Strata[k].Counts.RatePer(mult)
 				}
 			}
 		}
@@ -268,7 +311,7 @@ func (r *Report) Merge(o *Report) error {
 	}
 	for mi := range o.Measures {
 		a, b := &r.Measures[mi], &o.Measures[mi]
-		if a.ID != b.ID || a.Period != b.Period || len(a.Groups) != len(b.Groups) {
+		if a.ID != b.ID || a.Period != b.Period || len(a.Groups) != len(b.Groups) || a.Scoring != b.Scoring || a.Basis != b.Basis || a.Multiplier != b.Multiplier {
 			return fmt.Errorf("metric: merge: measure %q (%s) does not match %q (%s)", a.ID, a.Period, b.ID, b.Period)
 		}
 		for gi := range b.Groups {
