@@ -12,8 +12,9 @@
 // expected.csv has a header with member_id, a measure column (measure or
 // measure_id), an optional group column, and 0/1 columns
 // initial_population, denominator, denominator_exclusion, numerator and
-// optionally denominator_exception; a note column is carried into
-// mismatches. Flags are final counted membership: a member outside the
+// optionally denominator_exception (0/1 for a member measure; counts of
+// episodes, or member months and visits, for episode and ratio measures);
+// a note column is carried into mismatches. Flags are final counted membership: a member outside the
 // initial population has all zeros, an excluded member keeps denominator 1
 // with numerator 0.
 package conformance
@@ -28,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/caremetrics/caremetrics/dsl"
@@ -46,8 +48,10 @@ type Expectation struct {
 	// Group is "" when the file has no group column: the measure's only
 	// group (or its first) is meant.
 	Group string
-	// Flags are 0/1 per population in metric.Populations order; -1 where
-	// the file has no column for the population.
+	// Flags are 0/1 per population in metric.Populations order (for an
+	// episode measure the member's number of episodes, for a ratio
+	// measure its values: see eval.MemberRow.Counts); -1 where the file
+	// has no column for the population.
 	Flags [5]int
 	Note  string
 }
@@ -160,14 +164,11 @@ func ReadExpected(path string) ([]Expectation, error) {
 			if !ok {
 				continue
 			}
-			switch strings.TrimSpace(rec[i]) {
-			case "0":
-				e.Flags[p] = 0
-			case "1":
-				e.Flags[p] = 1
-			default:
-				return nil, fmt.Errorf("%s:%d: column %s: want 0 or 1, got %q", path, line, name, rec[i])
+			n, err := strconv.Atoi(strings.TrimSpace(rec[i]))
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("%s:%d: column %s: want 0, 1 or a count, got %q", path, line, name, rec[i])
 			}
+			e.Flags[p] = n
 		}
 		out = append(out, e)
 	}
@@ -221,10 +222,10 @@ func Check(ctx context.Context, dir string, measures []*dsl.Measure, opts ...Opt
 		return nil, err
 	}
 	type key struct{ member, measure, group string }
-	got := map[key]metric.Membership{}
+	got := map[key]metric.Counts{}
 	members := map[string]bool{}
 	res.Members(func(row eval.MemberRow) bool {
-		got[key{row.MemberID, row.Measure, row.Group}] = row.Membership
+		got[key{row.MemberID, row.Measure, row.Group}] = row.Counts
 		members[row.MemberID] = true
 		return true
 	})
@@ -235,11 +236,11 @@ func Check(ctx context.Context, dir string, measures []*dsl.Measure, opts ...Opt
 			errs = append(errs, fmt.Errorf("%s/%s:%d: member %s is not in the case's members", dir, ExpectedFile, e.Line, e.MemberID))
 			continue
 		}
-		ms := got[key{e.MemberID, e.Measure, e.Group}]
-		actual := ms.Flags()
+		counts := got[key{e.MemberID, e.Measure, e.Group}]
 		for p, pop := range metric.Populations {
-			if e.Flags[p] >= 0 && e.Flags[p] != actual[p] {
-				out = append(out, Mismatch{Dir: dir, MemberID: e.MemberID, Measure: e.Measure, Group: e.Group, Population: pop, Expected: e.Flags[p], Actual: actual[p], Note: e.Note})
+			actual := int(counts.Get(pop))
+			if e.Flags[p] >= 0 && e.Flags[p] != actual {
+				out = append(out, Mismatch{Dir: dir, MemberID: e.MemberID, Measure: e.Measure, Group: e.Group, Population: pop, Expected: e.Flags[p], Actual: actual, Note: e.Note})
 			}
 		}
 	}
