@@ -46,20 +46,21 @@ func run(out io.Writer, dir string, withStrata bool) error {
 		fmt.Fprintln(out, "warning:", w)
 	}
 	for _, m := range res.Report.Measures {
-		fmt.Fprintf(out, "\n%s: %s (version %s), period %s\n", m.ID, m.Title, m.Version, m.Period)
+		fmt.Fprintf(out, "\n%s: %s (version %s), period %s%s\n", m.ID, m.Title, m.Version, m.Period, shape(&m))
 		type line struct {
 			label string
 			c     metric.Counts
+			rate  metric.Rate
 		}
 		var lines []line
 		for _, g := range m.Groups {
-			lines = append(lines, line{g.ID, g.Counts})
+			lines = append(lines, line{g.ID, g.Counts, g.Rate})
 			if !withStrata {
 				continue
 			}
 			for _, s := range g.Stratifiers {
 				for _, st := range s.Strata {
-					lines = append(lines, line{"  " + s.ID + "=" + strings.Join(st.Values, "|"), st.Counts})
+					lines = append(lines, line{"  " + s.ID + "=" + strings.Join(st.Values, "|"), st.Counts, st.Rate})
 				}
 			}
 		}
@@ -70,15 +71,39 @@ func run(out io.Writer, dir string, withStrata bool) error {
 		fmt.Fprintf(out, "  %-*s %10s %10s %10s %10s %10s %9s\n", width, "group / stratum", "init.pop", "denom", "excl", "except", "numer", "rate")
 		for _, l := range lines {
 			fmt.Fprintf(out, "  %-*s %10d %10d %10d %10d %10d %9s\n", width, l.label, l.c.InitialPopulation, l.c.Denominator,
-				l.c.DenominatorExclusion, l.c.DenominatorException, l.c.Numerator, rate(l.c))
+				l.c.DenominatorExclusion, l.c.DenominatorException, l.c.Numerator, rate(&m, l.rate))
 		}
 	}
 	return nil
 }
 
-func rate(c metric.Counts) string {
-	if r := c.Rate(); r.Defined {
-		return fmt.Sprintf("%.1f%%", 100*r.Value)
+// rate prints a proportion as a percentage and a ratio as it is scaled
+// (visits per 1,000 member months).
+func rate(m *metric.MeasureResult, r metric.Rate) string {
+	switch {
+	case !r.Defined:
+		return "undefined"
+	case m.Scoring == "ratio":
+		return fmt.Sprintf("%.2f", r.Value)
 	}
-	return "undefined"
+	return fmt.Sprintf("%.1f%%", 100*r.Value)
+}
+
+// shape names what a measure's counts count when it is not members in a
+// proportion, so the columns read correctly.
+func shape(m *metric.MeasureResult) string {
+	var notes []string
+	if m.Basis == "episode" {
+		notes = append(notes, "counts episodes")
+	}
+	if m.Scoring == "ratio" {
+		notes = append(notes, fmt.Sprintf("ratio per %d: denominator and numerator are sums", max(m.Multiplier, 1)))
+	}
+	if m.LowerIsBetter() {
+		notes = append(notes, "lower is better")
+	}
+	if len(notes) == 0 {
+		return ""
+	}
+	return " [" + strings.Join(notes, "; ") + "]"
 }
