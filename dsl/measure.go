@@ -134,6 +134,8 @@ type group struct {
 	// den and num are a ratio group's values of a unit in its
 	// denominator and numerator (a bool population counts 1).
 	den, num func(*Runner) int64
+	// src holds each population's expression, for explanations.
+	src [5]string
 }
 
 type stratifier struct {
@@ -347,6 +349,7 @@ func compile(filename string, src []byte, fsys fs.FS, opts []Option) (*Measure, 
 					continue
 				}
 				pop := popOrder[i]
+				g.src[pop] = pn.Value
 				if m.scoring == "ratio" && (pop == metric.Denominator || pop == metric.Numerator) {
 					c.compileRatioPopulation(g, pop, pn, p+"."+key)
 					continue

@@ -41,6 +41,8 @@ type Cohort struct {
 // safe for concurrent use.
 type Bound struct {
 	m *Measure
+	// cohort names codes and sources in explanations.
+	cohort *Cohort
 	// setCodes lists the cohort's code ids in each of the measure's code
 	// sets, ascending.
 	setCodes [][]CodeID
@@ -57,7 +59,7 @@ type literalCode struct{ system, code string }
 // and an error
 // when an attribute the measure uses is missing or of another kind.
 func (m *Measure) Bind(c *Cohort) (*Bound, []metric.Warning, error) {
-	b := &Bound{m: m, ncodes: len(c.Codes)}
+	b := &Bound{m: m, cohort: c, ncodes: len(c.Codes)}
 	var warns []metric.Warning
 	dataSystems := map[string]bool{}
 	for _, sys := range c.Systems {

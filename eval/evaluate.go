@@ -78,27 +78,12 @@ func Evaluate(ctx context.Context, data *Data, measures []*dsl.Measure, opts ...
 		seen[m.ID()] = true
 	}
 
-	cohort := &dsl.Cohort{Systems: data.Codes.Systems, Codes: data.Codes.Values, Sources: data.Sources, Attributes: data.Attributes}
 	report := &metric.Report{}
-	bound := make([]*dsl.Bound, len(measures))
-	periods := make([]metric.Period, len(measures))
-	for i, m := range measures {
-		if data.requirements != nil {
-			if ok, missing := data.requirements.Covers(m.Requirements()); !ok {
-				return nil, fmt.Errorf("eval: measure %s needs %s, which the data was not loaded for (load with WithRequirements of every measure evaluated)", m.ID(), missing)
-			}
-		}
-		b, warns, err := m.Bind(cohort)
-		if err != nil {
-			return nil, err
-		}
-		bound[i] = b
-		report.Warnings = append(report.Warnings, warns...)
-		periods[i] = m.Period()
-		if cfg.period != nil {
-			periods[i] = *cfg.period
-		}
+	bound, periods, warns, err := bindAll(data, measures, &cfg)
+	if err != nil {
+		return nil, err
 	}
+	report.Warnings = warns
 	for _, s := range data.Reconciliation.SetAside {
 		report.Warnings = append(report.Warnings, setAsideWarning(s))
 	}
@@ -163,6 +148,33 @@ func Evaluate(ctx context.Context, data *Data, measures []*dsl.Measure, opts ...
 	}
 	report.Finalize()
 	return res, nil
+}
+
+// bindAll binds the measures to the data's codes, with the period each is
+// evaluated over.
+func bindAll(data *Data, measures []*dsl.Measure, cfg *config) ([]*dsl.Bound, []metric.Period, []metric.Warning, error) {
+	cohort := &dsl.Cohort{Systems: data.Codes.Systems, Codes: data.Codes.Values, Sources: data.Sources, Attributes: data.Attributes}
+	bound := make([]*dsl.Bound, len(measures))
+	periods := make([]metric.Period, len(measures))
+	var warnings []metric.Warning
+	for i, m := range measures {
+		if data.requirements != nil {
+			if ok, missing := data.requirements.Covers(m.Requirements()); !ok {
+				return nil, nil, nil, fmt.Errorf("eval: measure %s needs %s, which the data was not loaded for (load with WithRequirements of every measure evaluated)", m.ID(), missing)
+			}
+		}
+		b, warns, err := m.Bind(cohort)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		bound[i] = b
+		warnings = append(warnings, warns...)
+		periods[i] = m.Period()
+		if cfg.period != nil {
+			periods[i] = *cfg.period
+		}
+	}
+	return bound, periods, warnings, nil
 }
 
 // setAsideWarning is the warning of rows set aside while loading.

@@ -38,6 +38,7 @@ func main() {
 	members := fs.Bool("members", false, "also write members.csv with each member's populations")
 	race := fs.String("race", "combination", "race stratification: combination (alone or in combination) or single")
 	strict := fs.Bool("strict", false, "fail when any row is set aside (e.g. events of unknown members)")
+	explain := fs.String("explain", "", "explain one member instead of evaluating all: print why the member is (not) in each population, with every define's value and events, and write explain-<member>.json into -out when given (example: -explain M000123)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: evaluate -data DIR -out DIR [flags]\n\nexample: go run ./examples/evaluate -data testdata/sample -out /tmp/out -members\n\nflags:")
 		fs.PrintDefaults()
@@ -50,7 +51,8 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	err := run(ctx, runConfig{*dataDir, *out, *year, *list, *measureDir, *valueSets, *workers, *members, *race, *strict})
+	err := run(ctx, runConfig{data: *dataDir, out: *out, year: *year, list: *list, measureDir: *measureDir, valueSets: *valueSets,
+		workers: *workers, members: *members, race: *race, strict: *strict, explain: *explain})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "evaluate:", err)
 		os.Exit(1)
@@ -66,6 +68,7 @@ type runConfig struct {
 	members          bool
 	race             string
 	strict           bool
+	explain          string // a member id
 }
 
 // load reads the data and compiles the measures. The shipped measures
@@ -91,7 +94,7 @@ func load(ctx context.Context, c runConfig) (*eval.Data, []*dsl.Measure, error) 
 }
 
 func run(ctx context.Context, c runConfig) error {
-	if c.data == "" || c.out == "" {
+	if c.data == "" || (c.out == "" && c.explain == "") {
 		return errors.New("-data and -out are required (see -h)")
 	}
 	var opts []eval.Option
@@ -115,6 +118,9 @@ func run(ctx context.Context, c runConfig) error {
 	data, ms, err := load(ctx, c)
 	if err != nil {
 		return err
+	}
+	if c.explain != "" {
+		return explainMember(ctx, c, data, ms, opts)
 	}
 	res, err := eval.Evaluate(ctx, data, ms, opts...)
 	if err != nil {
@@ -146,4 +152,45 @@ func run(ctx context.Context, c runConfig) error {
 	}
 	fmt.Fprintf(os.Stderr, "evaluated %d measures over %d members in %s; wrote %s\n", len(ms), len(data.Members), time.Since(start).Round(time.Millisecond), c.out)
 	return nil
+}
+
+// explainMember prints the member's traces as text on stdout and, with
+// -out, writes them as JSON.
+func explainMember(ctx context.Context, c runConfig, data *eval.Data, ms []*dsl.Measure, opts []eval.Option) error {
+	traces, err := eval.Explain(ctx, data, ms, c.explain, opts...)
+	if err != nil {
+		return err
+	}
+	for i, t := range traces {
+		if i > 0 {
+			fmt.Println()
+		}
+		if err := t.WriteText(os.Stdout); err != nil {
+			return err
+		}
+	}
+	if c.out == "" {
+		return nil
+	}
+	if err := os.MkdirAll(c.out, 0o755); err != nil {
+		return err
+	}
+	name := "explain-" + safeFileName(c.explain) + ".json"
+	return cli.WriteFile(c.out, name, func(f *os.File) error {
+		enc := json.NewEncoder(f)
+		enc.SetIndent("", "  ")
+		return enc.Encode(traces)
+	})
+}
+
+// safeFileName keeps letters, digits, '-', '_' and '.' of a member id, so
+// that an id cannot name a path outside -out.
+func safeFileName(id string) string {
+	b := []byte(id)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || (c == '.' && i > 0)) {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,7 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/caremetrics/caremetrics/dsl"
 	"github.com/caremetrics/caremetrics/eval/conformance"
+	"github.com/caremetrics/caremetrics/metric"
 )
 
 // TestMembersCSVMatchesExpectations runs the command on a conformance case
@@ -93,4 +96,44 @@ stratifiers:
 	require.NoError(t, err)
 	assert.Contains(t, string(rates), "adult_visits,all,county,")
 	assert.Contains(t, string(rates), "adult_visits,all,county_x_sex,")
+}
+
+// TestExplainWritesJSON explains one member of a conformance case set and
+// checks the JSON trace against the case's expectation.
+func TestExplainWritesJSON(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "conformance", "cis", "exclusions")
+	rows := readCSV(t, filepath.Join(dir, "expected.csv"))
+	id := rows[4][0] // in hospice: excluded from combo3
+	require.Equal(t, []string{"combo3", "1"}, []string{rows[4][2], rows[4][5]})
+	out := t.TempDir()
+	require.NoError(t, run(context.Background(), runConfig{data: dir, out: out, list: "cis", race: "combination", explain: id}))
+	b, err := os.ReadFile(filepath.Join(out, "explain-"+id+".json"))
+	require.NoError(t, err)
+	var traces []dsl.Trace
+	require.NoError(t, json.Unmarshal(b, &traces))
+	require.Len(t, traces, 1)
+	assert.Equal(t, id, traces[0].Member)
+	assert.NotEmpty(t, traces[0].Defines)
+	excluded := false
+	for _, g := range traces[0].Groups {
+		for _, p := range g.Populations {
+			if g.ID == "combo3" && p.Population == metric.DenominatorExclusion {
+				excluded = p.Counted
+			}
+		}
+	}
+	assert.True(t, excluded, "the trace shows the exclusion")
+
+	err = run(context.Background(), runConfig{data: dir, list: "cis", race: "combination", explain: "nobody"})
+	assert.ErrorContains(t, err, `no member "nobody"`)
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	return rows
 }
