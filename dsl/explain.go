@@ -27,10 +27,10 @@ type Trace struct {
 	// episode, who counts in no population; only the defines that do not
 	// depend on an episode are traced then.
 	NoEpisodes bool           `json:"no_episodes,omitempty"`
-	Period  metric.Period  `json:"period"`
-	Defines []DefineTrace  `json:"defines"`
-	Groups  []GroupTrace   `json:"groups"`
-	Strata  []StratumTrace `json:"strata,omitempty"`
+	Period     metric.Period  `json:"period"`
+	Defines    []DefineTrace  `json:"defines"`
+	Groups     []GroupTrace   `json:"groups"`
+	Strata     []StratumTrace `json:"strata,omitempty"`
 }
 
 // DefineTrace is a define's value for the unit. For a set of events the

@@ -41,6 +41,8 @@ type Measure struct {
 	nslots int
 	// columns are the optional events columns expressions read.
 	columns Column
+	// criteria are the gap criteria of the gaps section.
+	criteria []gapCriterion
 }
 
 // ID returns the measure id.
@@ -136,6 +138,8 @@ type group struct {
 	den, num func(*Runner) int64
 	// src holds each population's expression, for explanations.
 	src [5]string
+	// gaps words the group's gaps in care; nil when the measure does not.
+	gaps *groupGaps
 }
 
 type stratifier struct {
@@ -194,7 +198,7 @@ func Compile(filename string, src []byte, fsys fs.FS, opts ...Option) (*Measure,
 	return compile(filename, src, fsys, opts)
 }
 
-var topKeys = []string{"id", "title", "version", "steward", "description", "scoring", "basis", "episodes", "improvement", "multiplier", "period", "include", "valuesets", "define", "groups", "stratifiers"}
+var topKeys = []string{"id", "title", "version", "steward", "description", "scoring", "basis", "episodes", "improvement", "multiplier", "period", "include", "valuesets", "define", "groups", "stratifiers", "gaps"}
 
 var libraryKeys = []string{"description", "valuesets", "define"}
 var groupKeys = []string{"title", "initial_population", "denominator", "denominator_exclusions", "numerator", "denominator_exceptions"}
@@ -373,6 +377,9 @@ func compile(filename string, src []byte, fsys fs.FS, opts []Option) (*Measure, 
 
 	if n, ok := f["stratifiers"]; ok {
 		c.compileStratifiers(n)
+	}
+	if n, ok := f["gaps"]; ok {
+		c.compileGaps(n)
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err

@@ -155,14 +155,14 @@ type Runner struct {
 	units      []int32
 	nunits     int
 	episodeSet [1]int32
-	bools   []bool
-	ints    []int64
-	floats  []float64
-	strs    []string
-	evs     []evset
-	lists   [][]string
-	err     *RuntimeError
-	raceBuf []string
+	bools      []bool
+	ints       []int64
+	floats     []float64
+	strs       []string
+	evs        []evset
+	lists      [][]string
+	err        *RuntimeError
+	raceBuf    []string
 	// cur holds the current event (#) of each enclosing predicate.
 	cur []int32
 
@@ -171,9 +171,9 @@ type Runner struct {
 	Memberships []metric.Membership
 	// Ratios holds, for a ratio measure, the unit's values in each
 	// group (nil for a proportion measure).
-	Ratios []RatioValues
-	strata      [][]string
-	strataOK    []bool
+	Ratios   []RatioValues
+	strata   [][]string
+	strataOK []bool
 }
 
 // NewRunner returns a Runner for b.

@@ -22,6 +22,7 @@ type config struct {
 	period  *metric.Period
 	race    dsl.RaceRule
 	detail  bool
+	gaps    bool
 }
 
 // WithWorkers sets the number of goroutines evaluating members; n < 1
@@ -39,6 +40,11 @@ func WithRaceRule(r dsl.RaceRule) Option { return func(c *config) { c.race = r }
 // for Result.Members, Result.WriteMembersCSV and Result.MemberRecord.
 func WithMemberDetail() Option { return func(c *config) { c.detail = true } }
 
+// WithGaps keeps each member's gap in care (the unmet criteria in words,
+// and the last day to close it), for Result.Gaps; it implies
+// WithMemberDetail.
+func WithGaps() Option { return func(c *config) { c.detail, c.gaps = true, true } }
+
 // Result is the outcome of Evaluate: the aggregate report and, when
 // requested, member-level detail.
 type Result struct {
@@ -54,6 +60,14 @@ type Result struct {
 	counts [][][]metric.Counts
 	// strata[measure][stratifier][member], values joined by ";"
 	strata [][][]string
+	// gaps[measure][group][member] is the open gap of a member measure,
+	// with WithGaps.
+	gaps [][][]memberGap
+}
+
+type memberGap struct {
+	unmet   []string
+	closeBy metric.Date
 }
 
 // chunkSize balances scheduling overhead against load balance: members
@@ -97,6 +111,14 @@ func Evaluate(ctx context.Context, data *Data, measures []*dsl.Measure, opts ...
 			res.membership[i] = make([][]metric.Membership, len(m.GroupIDs()))
 			for g := range res.membership[i] {
 				res.membership[i][g] = make([]metric.Membership, len(data.Members))
+			}
+			if cfg.gaps && m.Basis() == "member" {
+				res.gaps = append(res.gaps, make([][]memberGap, len(m.GroupIDs())))
+				for g := range res.gaps[i] {
+					res.gaps[i][g] = make([]memberGap, len(data.Members))
+				}
+			} else {
+				res.gaps = append(res.gaps, nil)
 			}
 			if m.Basis() == "episode" || m.Scoring() == "ratio" {
 				res.counts[i] = make([][]metric.Counts, len(m.GroupIDs()))
@@ -253,6 +275,13 @@ func (w *worker) count(mi, member int, r *dsl.Runner) error {
 		countUnit(&ma.groups[g], r, g)
 		if w.detail {
 			w.res.detail(mi, g, member, r)
+		}
+		if gaps := w.res.gaps; gaps != nil && gaps[mi] != nil && gapStatus(ms) == GapOpen {
+			unmet, closeBy, err := r.Gap(g)
+			if err != nil {
+				return err
+			}
+			gaps[mi][g][member] = memberGap{unmet: slices.Clone(unmet), closeBy: closeBy}
 		}
 		anyIP = true
 	}

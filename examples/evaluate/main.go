@@ -38,6 +38,7 @@ func main() {
 	members := fs.Bool("members", false, "also write members.csv with each member's populations")
 	race := fs.String("race", "combination", "race stratification: combination (alone or in combination) or single")
 	strict := fs.Bool("strict", false, "fail when any row is set aside (e.g. events of unknown members)")
+	gaps := fs.Bool("gaps", false, "also write gaps.csv and gaps.json: each initial-population member's status (open, closed, excluded, not_applicable) and, when open, the unmet criteria in words and the last day to close the gap")
 	explain := fs.String("explain", "", "explain one member instead of evaluating all: print why the member is (not) in each population, with every define's value and events, and write explain-<member>.json into -out when given (example: -explain M000123)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: evaluate -data DIR -out DIR [flags]\n\nexample: go run ./examples/evaluate -data testdata/sample -out /tmp/out -members\n\nflags:")
@@ -52,7 +53,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	err := run(ctx, runConfig{data: *dataDir, out: *out, year: *year, list: *list, measureDir: *measureDir, valueSets: *valueSets,
-		workers: *workers, members: *members, race: *race, strict: *strict, explain: *explain})
+		workers: *workers, members: *members, race: *race, strict: *strict, explain: *explain, gaps: *gaps})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "evaluate:", err)
 		os.Exit(1)
@@ -69,6 +70,7 @@ type runConfig struct {
 	race             string
 	strict           bool
 	explain          string // a member id
+	gaps             bool
 }
 
 // load reads the data and compiles the measures. The shipped measures
@@ -114,6 +116,9 @@ func run(ctx context.Context, c runConfig) error {
 	if c.members {
 		opts = append(opts, eval.WithMemberDetail())
 	}
+	if c.gaps {
+		opts = append(opts, eval.WithGaps())
+	}
 	start := time.Now()
 	data, ms, err := load(ctx, c)
 	if err != nil {
@@ -144,6 +149,14 @@ func run(ctx context.Context, c runConfig) error {
 	}
 	if c.members {
 		if err := cli.WriteFile(c.out, "members.csv", func(f *os.File) error { return res.WriteMembersCSV(f) }); err != nil {
+			return err
+		}
+	}
+	if c.gaps {
+		if err := cli.WriteFile(c.out, "gaps.csv", func(f *os.File) error { return res.WriteGapsCSV(f) }); err != nil {
+			return err
+		}
+		if err := cli.WriteFile(c.out, "gaps.json", func(f *os.File) error { return res.WriteGapsJSON(f) }); err != nil {
 			return err
 		}
 	}

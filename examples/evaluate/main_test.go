@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/caremetrics/caremetrics/dsl"
+	"github.com/caremetrics/caremetrics/eval"
 	"github.com/caremetrics/caremetrics/eval/conformance"
 	"github.com/caremetrics/caremetrics/metric"
 )
@@ -136,4 +137,40 @@ func readCSV(t *testing.T, path string) [][]string {
 	rows, err := csv.NewReader(f).ReadAll()
 	require.NoError(t, err)
 	return rows
+}
+
+// TestGapsFiles writes gaps.csv and gaps.json for a conformance case set
+// and checks each status against the case's expected populations.
+func TestGapsFiles(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "conformance", "cis", "exclusions")
+	out := t.TempDir()
+	require.NoError(t, run(context.Background(), runConfig{data: dir, out: out, list: "cis", race: "combination", gaps: true}))
+	status := map[[2]string]string{}
+	for _, r := range readCSV(t, filepath.Join(out, "gaps.csv"))[1:] {
+		status[[2]string{r[0], r[2]}] = r[3]
+	}
+	checked := 0
+	for _, r := range readCSV(t, filepath.Join(dir, "expected.csv"))[1:] {
+		want := ""
+		switch {
+		case r[3] == "0":
+			want = "" // outside the initial population: no row
+		case r[7] == "1":
+			want = "closed"
+		case r[5] == "1" || r[6] == "1":
+			want = "excluded"
+		case r[4] == "1":
+			want = "open"
+		default:
+			want = "not_applicable"
+		}
+		assert.Equal(t, want, status[[2]string{r[0], r[2]}], "%s %s", r[0], r[2])
+		checked++
+	}
+	assert.Greater(t, checked, 10)
+	b, err := os.ReadFile(filepath.Join(out, "gaps.json"))
+	require.NoError(t, err)
+	var rows []eval.GapRow
+	require.NoError(t, json.Unmarshal(b, &rows))
+	assert.Len(t, rows, len(status))
 }
