@@ -19,6 +19,8 @@ func TestShippedMeasuresCompile(t *testing.T) {
 		"cis":    {"dtap", "ipv", "mmr", "hib", "hepb", "vzv", "pcv", "hepa", "rv", "flu", "combo3", "combo7", "combo10"},
 		"dental": {"age_1_5", "age_6_14", "total"},
 		"dsf":    {"screening", "follow_up"},
+		"ima":    {"mening", "tdap", "hpv", "combo1", "combo2"},
+		"sbirt":  {"screening", "intervention"},
 		"cms117": {"main"},
 		"cms2":   {"main"},
 		"cms74":  {"main"},
@@ -32,7 +34,7 @@ func TestShippedMeasuresCompile(t *testing.T) {
 			assert.Contains(t, m.StratifierIDs(), s, m.ID())
 		}
 	}
-	assert.Equal(t, []string{"cis", "cms117", "cms2", "cms74", "dental", "dsf"}, IDs())
+	assert.Equal(t, []string{"cis", "cms117", "cms2", "cms74", "dental", "dsf", "ima", "sbirt"}, IDs())
 }
 
 func TestLoadSelects(t *testing.T) {

@@ -29,6 +29,8 @@ func (g *gen) events() {
 	g.dental()
 	g.emergency()
 	g.conditions()
+	g.adolescentVaccines()
+	g.sbirt()
 }
 
 // Well-child visit slots: target age in days (slots from 10 on are
