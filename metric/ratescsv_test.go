@@ -53,7 +53,7 @@ func TestReadRatesCSVErrors(t *testing.T) {
 		{"rate off by one in the sixth decimal", ratesHeader + "cis,dtap,,,3,3,0,0,1,0.333332\n", 2, "rate", "disagrees"},
 		{"rate of an undefined group", ratesHeader + "cis,dtap,,,2,2,2,0,0,0.000000\n", 2, "rate", "undefined"},
 		{"empty rate of a defined group", ratesHeader + "cis,dtap,,,2,2,0,0,1,\n", 2, "rate", "empty, but the counts give 0.500000"},
-		{"not a number", ratesHeader + "cis,dtap,,,2,2,0,0,1,half\n", 2, "rate", "want a decimal number"},
+		{"not a number", ratesHeader + "cis,dtap,,,2,2,0,0,1,half\n", 2, "rate", "want a non-negative decimal number"},
 		{"duplicate row", ratesHeader + "cis,dtap,,,2,2,0,0,1,0.5\ncis,dtap,,,2,2,0,0,1,0.5\n", 3, "", "repeats line 2"},
 		{"stratum before overall", ratesHeader + "cis,dtap,sex,F,2,2,0,0,1,0.5\n", 2, "", "before its overall row"},
 		{"stratifier without stratum", ratesHeader + "cis,dtap,sex,,2,2,0,0,1,0.5\n", 2, "", "both empty"},
@@ -81,4 +81,33 @@ func TestReadRatesCSVRateTolerance(t *testing.T) {
 	// 0.666666 is 0.67e-6 away: refused.
 	_, err = ReadRatesCSV(strings.NewReader(ratesHeader + "m,g,,,3,3,0,0,2,0.666666\n"))
 	require.Error(t, err)
+}
+
+// A ratio measure's rates are scaled by its multiplier, which the reader
+// infers and sets, so the file round-trips.
+func TestReadRatesCSVMultiplier(t *testing.T) {
+	// 350 visits × 1000 / (30581 − 109) member months = 11.485954…;
+	// 0 visits in a stratum is 0 at any multiplier.
+	src := ratesHeader + `ed_util,total,,,2769,30581,109,0,350,11.485954
+ed_util,total,age,0-19,900,10000,0,0,100,10.000000
+ed_util,total,age,20-44,0,500,0,0,0,0.000000
+cis,combo3,,,156,156,12,0,72,0.500000
+`
+	rep, err := ReadRatesCSV(strings.NewReader(src))
+	require.NoError(t, err)
+	assert.Equal(t, int64(1000), rep.Measure("ed_util").Multiplier)
+	assert.Zero(t, rep.Measure("cis").Multiplier)
+	assert.InDelta(t, 350*1000/30472.0, rep.Measure("ed_util").Group("total").Rate.Value, 1e-12)
+	var out bytes.Buffer
+	require.NoError(t, rep.WriteRatesCSV(&out))
+	assert.Equal(t, src, out.String())
+
+	// A stratum at another multiplier disagrees with the measure's.
+	_, err = ReadRatesCSV(strings.NewReader(ratesHeader + `ed_util,total,,,2769,30581,109,0,350,11.485954
+ed_util,total,age,0-19,900,10000,0,0,100,1.000000
+`))
+	var re *RatesCSVError
+	require.True(t, errors.As(err, &re), "%v", err)
+	assert.Equal(t, 3, re.Line)
+	assert.Contains(t, re.Msg, "disagrees with numerator 100 × 1000 / eligible denominator 10000 = 10.000000 (the measure's multiplier 1000, from line 2)")
 }
