@@ -152,6 +152,9 @@ func overall(rep *metric.Report, file, which string, m *MeasureRule) (metric.Cou
 		}
 		return metric.Counts{}, fmt.Errorf("%s: no row for measure %q group %q (asked for at %s)%s", file, m.ID, m.Group, m.Pos, hint(m.Group, ids, "groups of "+m.ID))
 	}
+	if mr.Multiplier > 1 && mr.Multiplier != m.Unit.Scale() {
+		return metric.Counts{}, fmt.Errorf("%s: measure %q is a ratio per %s, but the program (%s) gives it unit %s (× %s): want a unit of the same scale", file, m.ID, groupDigits(mr.Multiplier), m.Pos, m.Unit, groupDigits(m.Unit.Scale()))
+	}
 	return g.Counts, nil
 }
 

@@ -103,6 +103,9 @@ func (p *parser) program(src []byte) *Program {
 	def := p.improvement(top.take("improvement"))
 	if n := top.need("measures"); n != nil {
 		prog.Measures = p.measures(n, def)
+		if len(prog.Measures) > 0 && prog.pointsTotal().Sign() == 0 {
+			p.fail(top.key("measures"), "measures", dsl.ErrInvalid, "every measure has weight 0: want at least one point to earn")
+		}
 	}
 	if n := top.need("quality_pool"); n != nil {
 		prog.Pool = p.pool(n, prog.pointsTotal())
@@ -110,7 +113,7 @@ func (p *parser) program(src []byte) *Program {
 	if n := top.take("shared_savings"); n != nil {
 		prog.SharedSavings = p.savings(n)
 		if capNode == nil {
-			p.fail(n, "shared_savings", dsl.ErrMissing, "shared savings need a budget: add capitation.pmpm")
+			p.fail(top.key("shared_savings"), "shared_savings", dsl.ErrMissing, "shared savings need a budget: add capitation.pmpm")
 		}
 	}
 	top.close()
@@ -243,8 +246,8 @@ func (p *parser) pool(n *yaml.Node, total Ratio) PoolRule {
 	case thresholds == nil:
 		r.Method = EarnProportional
 	}
-	if r.Method == EarnThresholds && thresholds == nil {
-		p.fail(n, "quality_pool", dsl.ErrMissing, "method thresholds needs a list of thresholds ({points: N, share: X})")
+	if r.Method == EarnThresholds && thresholds == nil && method != nil {
+		p.fail(method, "quality_pool.method", dsl.ErrMissing, "method thresholds needs a list of thresholds ({points: N, share: X})")
 	}
 	if r.Method == EarnProportional && thresholds != nil {
 		p.fail(thresholds, "quality_pool.thresholds", dsl.ErrInvalid, "thresholds are for method thresholds; method proportional pays points met / points possible")
@@ -384,6 +387,16 @@ func (p *parser) object(n *yaml.Node, path string) *object {
 func (o *object) take(key string) *yaml.Node {
 	o.known = append(o.known, key)
 	return o.vals[key]
+}
+
+// key returns the node of key itself, for errors about its whole value.
+func (o *object) key(key string) *yaml.Node {
+	for _, k := range o.keys {
+		if k.Value == key {
+			return k
+		}
+	}
+	return o.node
 }
 
 // need is take for a key that must be present.
