@@ -40,3 +40,48 @@ func ExampleDisparities() {
 	// white    0.750000 [0.717, 0.781] reference
 	// index of disparity 18.0%
 }
+
+// Suppress hides small cells for publication, and one more cell wherever
+// a hidden one could be recovered by subtraction from the total.
+func ExampleSuppress() {
+	r := &metric.Report{Measures: []metric.MeasureResult{{ID: "dental", Scoring: "proportion", Groups: []metric.Group{{
+		ID:     "total",
+		Counts: metric.Counts{InitialPopulation: 100, Denominator: 100, Numerator: 52},
+		Stratifiers: []metric.Stratifier{{ID: "sex", Strata: []metric.Stratum{
+			{Values: []string{"F"}, Counts: metric.Counts{InitialPopulation: 50, Denominator: 50, Numerator: 35}},
+			{Values: []string{"M"}, Counts: metric.Counts{InitialPopulation: 30, Denominator: 30, Numerator: 12}},
+			{Values: []string{"U"}, Counts: metric.Counts{InitialPopulation: 20, Denominator: 20, Numerator: 5}},
+		}}},
+	}}}}}
+	r.Finalize()
+	p, err := metric.Suppress(r, metric.SuppressionOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	show := func(label string, c metric.Cells) {
+		cell := func(c metric.Cell) string {
+			if c.Suppressed != metric.NotSuppressed {
+				return "(" + c.Suppressed.String() + ")"
+			}
+			return fmt.Sprint(c.Value)
+		}
+		rate := c.Rate.Value.String()
+		if c.Rate.Suppressed != metric.NotSuppressed {
+			rate = "(" + c.Rate.Suppressed.String() + ")"
+		}
+		fmt.Printf("%-5s %s / %s = %s\n", label, cell(c.Numerator), cell(c.Denominator), rate)
+	}
+	g := p.Measures[0].Groups[0]
+	show("total", g.Cells)
+	for _, s := range g.Stratifiers[0].Strata {
+		show(s.Values[0], s.Cells)
+	}
+	fmt.Println("M protects", g.Stratifiers[0].Strata[1].Numerator.Protects)
+	// Output:
+	// total 52 / 100 = 0.520000
+	// F     35 / 50 = 0.700000
+	// M     (complementary) / 30 = (derived)
+	// U     (small-cell) / 20 = (derived)
+	// M protects total sex=U numerator
+}
