@@ -2,12 +2,17 @@ package eval
 
 import (
 	"encoding/csv"
+	"encoding/json"
+	"errors"
 	"io"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/caremetrics/caremetrics/metric"
 )
@@ -97,17 +102,18 @@ func (r *Result) WriteMembersCSV(w io.Writer) error {
 }
 
 // MemberSchema is the schema of MemberRecord: the member, measure and
-// group, a boolean per population, and the member's strata as a list of
+// group, what the member counts in each population (MemberRow.Counts: 0/1
+// for a member proportion measure), and the member's strata as a list of
 // "stratifier=value" entries.
 var MemberSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "member_id", Type: arrow.BinaryTypes.String},
 	{Name: "measure", Type: arrow.BinaryTypes.String},
 	{Name: "group", Type: arrow.BinaryTypes.String},
-	{Name: "initial_population", Type: arrow.FixedWidthTypes.Boolean},
-	{Name: "denominator", Type: arrow.FixedWidthTypes.Boolean},
-	{Name: "denominator_exclusion", Type: arrow.FixedWidthTypes.Boolean},
-	{Name: "denominator_exception", Type: arrow.FixedWidthTypes.Boolean},
-	{Name: "numerator", Type: arrow.FixedWidthTypes.Boolean},
+	{Name: "initial_population", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "denominator", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "denominator_exclusion", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "denominator_exception", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "numerator", Type: arrow.PrimitiveTypes.Int64},
 	{Name: "strata", Type: arrow.ListOf(arrow.BinaryTypes.String)},
 }, nil)
 
@@ -133,7 +139,7 @@ func (r *Result) MemberRecord(mem memory.Allocator) arrow.RecordBatch {
 		meas.Append(row.Measure)
 		grp.Append(row.Group)
 		for i, p := range metric.Populations {
-			b.Field(3 + i).(*array.BooleanBuilder).Append(row.Membership.Has(p))
+			b.Field(3 + i).(*array.Int64Builder).Append(row.Counts.Get(p))
 		}
 		strata.Append(true)
 		sids := r.stratifierIDs(row.Measure)
@@ -154,4 +160,60 @@ func (r *Result) stratifierIDs(measure string) []string {
 		}
 	}
 	return nil
+}
+
+// memberJSON is one line of WriteMembersJSONL.
+type memberJSON struct {
+	MemberID string            `json:"member_id"`
+	Measure  string            `json:"measure"`
+	Group    string            `json:"group"`
+	Counts   metric.Counts     `json:"counts"`
+	Strata   map[string]string `json:"strata,omitempty"`
+}
+
+// WriteMembersJSONL writes the rows of WriteMembersCSV as JSON lines, each
+// with the member's strata by stratifier.
+func (r *Result) WriteMembersJSONL(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	var err error
+	r.Members(func(row MemberRow) bool {
+		if row.Membership == 0 {
+			return true
+		}
+		line := memberJSON{MemberID: row.MemberID, Measure: row.Measure, Group: row.Group, Counts: row.Counts}
+		sids := r.stratifierIDs(row.Measure)
+		for s, v := range row.Strata {
+			if v != "" {
+				if line.Strata == nil {
+					line.Strata = map[string]string{}
+				}
+				line.Strata[sids[s]] = v
+			}
+		}
+		err = enc.Encode(line)
+		return err == nil
+	})
+	return err
+}
+
+// WriteMembersParquet writes MemberRecord as a Parquet file (Snappy). It
+// does not close w.
+func (r *Result) WriteMembersParquet(w io.Writer, mem memory.Allocator) error {
+	rec := r.MemberRecord(mem)
+	if rec == nil {
+		return errors.New("eval: no member detail (evaluate WithMemberDetail)")
+	}
+	defer rec.Release()
+	// Hide w's Close, if it has one: the writer's Close would close it,
+	// and w belongs to the caller.
+	fw, err := pqarrow.NewFileWriter(MemberSchema, struct{ io.Writer }{w}, parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithAllocator(mem)),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem)))
+	if err != nil {
+		return err
+	}
+	if err := fw.Write(rec); err != nil {
+		fw.Close()
+		return err
+	}
+	return fw.Close()
 }

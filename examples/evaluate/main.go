@@ -18,7 +18,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/caremetrics/caremetrics/dsl"
 	"github.com/caremetrics/caremetrics/eval"
@@ -36,6 +39,7 @@ func main() {
 	valueSets := fs.String("valuesets", "", "directory of value-set files (YAML or CSV) replacing shipped sets of the same name")
 	workers := fs.Int("workers", 0, "parallel workers (default GOMAXPROCS)")
 	members := fs.Bool("members", false, "also write members.csv with each member's populations")
+	membersFormat := fs.String("members-format", "csv", "formats of the member detail with -members, comma-separated: csv (members.csv), jsonl (members.jsonl), parquet (members.parquet)")
 	race := fs.String("race", "combination", "race stratification: combination (alone or in combination) or single")
 	strict := fs.Bool("strict", false, "fail when any row is set aside (e.g. events of unknown members)")
 	gaps := fs.Bool("gaps", false, "also write gaps.csv and gaps.json: each initial-population member's status (open, closed, excluded, not_applicable) and, when open, the unmet criteria in words and the last day to close the gap")
@@ -53,7 +57,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	err := run(ctx, runConfig{data: *dataDir, out: *out, year: *year, list: *list, measureDir: *measureDir, valueSets: *valueSets,
-		workers: *workers, members: *members, race: *race, strict: *strict, explain: *explain, gaps: *gaps})
+		workers: *workers, members: *members, race: *race, strict: *strict, explain: *explain, gaps: *gaps, membersFormat: *membersFormat})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "evaluate:", err)
 		os.Exit(1)
@@ -71,6 +75,7 @@ type runConfig struct {
 	strict           bool
 	explain          string // a member id
 	gaps             bool
+	membersFormat    string
 }
 
 // load reads the data and compiles the measures. The shipped measures
@@ -106,6 +111,9 @@ func run(ctx context.Context, c runConfig) error {
 		opts = append(opts, eval.WithRaceRule(dsl.RaceSingle))
 	default:
 		return fmt.Errorf("-race %q: want combination or single", c.race)
+	}
+	if _, err := memberFormats(c.membersFormat); err != nil {
+		return err
 	}
 	period, err := cli.YearPeriod(c.year)
 	if err != nil {
@@ -148,7 +156,7 @@ func run(ctx context.Context, c runConfig) error {
 		return err
 	}
 	if c.members {
-		if err := cli.WriteFile(c.out, "members.csv", func(f *os.File) error { return res.WriteMembersCSV(f) }); err != nil {
+		if err := writeMembers(c, res); err != nil {
 			return err
 		}
 	}
@@ -206,4 +214,45 @@ func safeFileName(id string) string {
 		}
 	}
 	return string(b)
+}
+
+// memberFormats parses -members-format.
+func memberFormats(list string) ([]string, error) {
+	if list == "" {
+		return []string{"csv"}, nil
+	}
+	var out []string
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		switch f {
+		case "csv", "jsonl", "parquet":
+			out = append(out, f)
+		default:
+			return nil, fmt.Errorf("-members-format %q: want csv, jsonl or parquet", f)
+		}
+	}
+	return out, nil
+}
+
+// writeMembers writes the member detail in each format asked for.
+func writeMembers(c runConfig, res *eval.Result) error {
+	formats, err := memberFormats(c.membersFormat)
+	if err != nil {
+		return err
+	}
+	for _, f := range formats {
+		var write func(*os.File) error
+		switch f {
+		case "csv":
+			write = func(w *os.File) error { return res.WriteMembersCSV(w) }
+		case "jsonl":
+			write = func(w *os.File) error { return res.WriteMembersJSONL(w) }
+		case "parquet":
+			write = func(w *os.File) error { return res.WriteMembersParquet(w, memory.DefaultAllocator) }
+		}
+		if err := cli.WriteFile(c.out, "members."+f, write); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,12 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -173,4 +182,77 @@ func TestGapsFiles(t *testing.T) {
 	var rows []eval.GapRow
 	require.NoError(t, json.Unmarshal(b, &rows))
 	assert.Len(t, rows, len(status))
+}
+
+// TestMembersFormatsAgree writes the member detail as CSV, JSON lines and
+// Parquet and checks that the three carry the same rows.
+func TestMembersFormatsAgree(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "conformance", "cis", "exclusions")
+	out := t.TempDir()
+	require.NoError(t, run(context.Background(), runConfig{data: dir, out: out, list: "cis", race: "combination", members: true, membersFormat: "csv,jsonl,parquet"}))
+	csvRows := readCSV(t, filepath.Join(out, "members.csv"))[1:]
+	key := func(id, measure, group string, counts []int64) string {
+		return fmt.Sprint(id, measure, group, counts)
+	}
+	var want []string
+	for _, r := range csvRows {
+		var counts []int64
+		for _, v := range r[3:8] {
+			n, err := strconv.ParseInt(v, 10, 64)
+			require.NoError(t, err)
+			counts = append(counts, n)
+		}
+		want = append(want, key(r[0], r[1], r[2], counts))
+	}
+	require.NotEmpty(t, want)
+
+	b, err := os.ReadFile(filepath.Join(out, "members.jsonl"))
+	require.NoError(t, err)
+	var fromJSON []string
+	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		var m struct {
+			ID     string        `json:"member_id"`
+			Meas   string        `json:"measure"`
+			Grp    string        `json:"group"`
+			Counts metric.Counts `json:"counts"`
+		}
+		require.NoError(t, json.Unmarshal(line, &m))
+		c := m.Counts
+		fromJSON = append(fromJSON, key(m.ID, m.Meas, m.Grp, []int64{c.InitialPopulation, c.Denominator, c.DenominatorExclusion, c.DenominatorException, c.Numerator}))
+	}
+	assert.Equal(t, want, fromJSON)
+
+	f, err := os.Open(filepath.Join(out, "members.parquet"))
+	require.NoError(t, err)
+	defer f.Close()
+	pf, err := file.NewParquetReader(f)
+	require.NoError(t, err)
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	require.NoError(t, err)
+	tbl, err := fr.ReadTable(context.Background())
+	require.NoError(t, err)
+	defer tbl.Release()
+	require.Equal(t, len(eval.MemberSchema.Fields()), len(tbl.Schema().Fields()))
+	for i, f := range eval.MemberSchema.Fields() {
+		got := tbl.Schema().Field(i)
+		assert.Equal(t, f.Name, got.Name)
+		assert.True(t, arrow.TypeEqual(f.Type, got.Type), "%s: %s, want %s", f.Name, got.Type, f.Type)
+	}
+	tr := array.NewTableReader(tbl, -1)
+	defer tr.Release()
+	var fromParquet []string
+	for tr.Next() {
+		rec := tr.RecordBatch()
+		for i := 0; i < int(rec.NumRows()); i++ {
+			var counts []int64
+			for c := 3; c < 8; c++ {
+				counts = append(counts, rec.Column(c).(*array.Int64).Value(i))
+			}
+			fromParquet = append(fromParquet, key(rec.Column(0).(*array.String).Value(i), rec.Column(1).(*array.String).Value(i), rec.Column(2).(*array.String).Value(i), counts))
+		}
+	}
+	assert.Equal(t, want, fromParquet)
+
+	err = run(context.Background(), runConfig{data: dir, out: out, list: "cis", race: "combination", members: true, membersFormat: "xml"})
+	assert.ErrorContains(t, err, `-members-format "xml": want csv, jsonl or parquet`)
 }
