@@ -23,6 +23,8 @@ type config struct {
 	race    dsl.RaceRule
 	detail  bool
 	gaps    bool
+	// progress is told the members evaluated so far.
+	progress func(done, total int)
 }
 
 // WithWorkers sets the number of goroutines evaluating members; n < 1
@@ -39,6 +41,11 @@ func WithRaceRule(r dsl.RaceRule) Option { return func(c *config) { c.race = r }
 // WithMemberDetail keeps each member's population membership and strata,
 // for Result.Members, Result.WriteMembersCSV and Result.MemberRecord.
 func WithMemberDetail() Option { return func(c *config) { c.detail = true } }
+
+// WithProgress calls fn with the number of members evaluated so far and
+// the total, after every few hundred members, from the evaluating
+// goroutines (so fn must be safe for concurrent use), for progress bars.
+func WithProgress(fn func(done, total int)) Option { return func(c *config) { c.progress = fn } }
 
 // WithGaps keeps each member's gap in care (the unmet criteria in words,
 // and the last day to close it), for Result.Gaps; it implies
@@ -136,7 +143,7 @@ func Evaluate(ctx context.Context, data *Data, measures []*dsl.Measure, opts ...
 	nChunks := (len(data.Members) + chunkSize - 1) / chunkSize
 	workers := min(cfg.workers, max(nChunks, 1))
 	aggs := make([]*aggregate, workers)
-	var next atomic.Int64
+	var next, done atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	for w := range workers {
 		agg := newAggregate(measures)
@@ -155,6 +162,9 @@ func Evaluate(ctx context.Context, data *Data, measures []*dsl.Measure, opts ...
 				lo, hi := c*chunkSize, min((c+1)*chunkSize, len(data.Members))
 				if err := wk.chunk(lo, hi); err != nil {
 					return err
+				}
+				if cfg.progress != nil {
+					cfg.progress(int(done.Add(int64(hi-lo))), len(data.Members))
 				}
 			}
 		})

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -261,4 +262,22 @@ func BenchmarkEvaluate(b *testing.B) {
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "members/s")
 		})
 	}
+}
+
+// TestEvaluateProgress reports every member once, ending at the total.
+func TestEvaluateProgress(t *testing.T) {
+	data := synthetic(3000, 9)
+	var mu sync.Mutex
+	most, calls := 0, 0
+	_, err := Evaluate(context.Background(), data, []*dsl.Measure{compileEngineMeasure(t)}, WithWorkers(3),
+		WithProgress(func(done, total int) {
+			mu.Lock()
+			defer mu.Unlock()
+			assert.Equal(t, 3000, total)
+			most = max(most, done)
+			calls++
+		}))
+	require.NoError(t, err)
+	assert.Equal(t, 3000, most)
+	assert.Equal(t, (3000+chunkSize-1)/chunkSize, calls)
 }

@@ -43,6 +43,7 @@ func main() {
 	race := fs.String("race", "combination", "race stratification: combination (alone or in combination) or single")
 	strict := fs.Bool("strict", false, "fail when any row is set aside (e.g. events of unknown members)")
 	gaps := fs.Bool("gaps", false, "also write gaps.csv and gaps.json: each initial-population member's status (open, closed, excluded, not_applicable) and, when open, the unmet criteria in words and the last day to close the gap")
+	quiet := fs.Bool("quiet", false, "no progress bar (it is drawn only when stderr is a terminal)")
 	explain := fs.String("explain", "", "explain one member instead of evaluating all: print why the member is (not) in each population, with every define's value and events, and write explain-<member>.json into -out when given (example: -explain M000123)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: evaluate -data DIR -out DIR [flags]\n\nexample: go run ./examples/evaluate -data testdata/sample -out /tmp/out -members\n\nflags:")
@@ -57,7 +58,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	err := run(ctx, runConfig{data: *dataDir, out: *out, year: *year, list: *list, measureDir: *measureDir, valueSets: *valueSets,
-		workers: *workers, members: *members, race: *race, strict: *strict, explain: *explain, gaps: *gaps, membersFormat: *membersFormat})
+		workers: *workers, members: *members, race: *race, strict: *strict, explain: *explain, gaps: *gaps, membersFormat: *membersFormat, quiet: *quiet})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "evaluate:", err)
 		os.Exit(1)
@@ -76,6 +77,7 @@ type runConfig struct {
 	explain          string // a member id
 	gaps             bool
 	membersFormat    string
+	quiet            bool
 }
 
 // load reads the data and compiles the measures. The shipped measures
@@ -128,14 +130,18 @@ func run(ctx context.Context, c runConfig) error {
 		opts = append(opts, eval.WithGaps())
 	}
 	start := time.Now()
+	progress := cli.NewProgress(c.quiet || c.explain != "")
 	data, ms, err := load(ctx, c)
 	if err != nil {
+		progress.Done()
 		return err
 	}
 	if c.explain != "" {
 		return explainMember(ctx, c, data, ms, opts)
 	}
-	res, err := eval.Evaluate(ctx, data, ms, opts...)
+	progress.Loaded(len(data.Members))
+	res, err := eval.Evaluate(ctx, data, ms, append(opts, eval.WithProgress(progress.Evaluated))...)
+	progress.Done()
 	if err != nil {
 		return err
 	}
