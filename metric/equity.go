@@ -101,6 +101,11 @@ type EquityOptions struct {
 	// ByStratifier overrides Reference for the stratifiers with these ids,
 	// such as {"race": {Kind: ReferenceNamed, Values: []string{"white"}}}.
 	ByStratifier map[string]Reference
+	// MinReferenceDenominator keeps strata with a smaller denominator from
+	// being chosen as the largest or best reference, so that a stratum of
+	// one member at 100% is not "best". A named reference is used
+	// whatever its size.
+	MinReferenceDenominator int64
 }
 
 func (o EquityOptions) confidence() (float64, error) {
@@ -392,7 +397,7 @@ func Disparities(total Counts, s *Stratifier, opt EquityOptions) (StratifierEqui
 			}
 		}
 	default:
-		refIdx = chooseReference(out.Strata, ref)
+		refIdx = chooseReference(out.Strata, ref, opt.MinReferenceDenominator)
 		if refIdx >= 0 {
 			out.Strata[refIdx].Reference = true
 			out.ReferenceValues = slices.Clone(out.Strata[refIdx].Values)
@@ -422,9 +427,9 @@ func Disparities(total Counts, s *Stratifier, opt EquityOptions) (StratifierEqui
 }
 
 // chooseReference returns the index of the reference stratum among strata
-// sorted by value, or -1. Only strata with a defined rate qualify, except
-// a named one.
-func chooseReference(strata []StratumEquity, ref Reference) int {
+// sorted by value, or -1. Only strata with a defined rate and a
+// denominator of at least minDen qualify, except a named one.
+func chooseReference(strata []StratumEquity, ref Reference, minDen int64) int {
 	best := -1
 	for i, st := range strata {
 		if ref.Kind == ReferenceNamed {
@@ -433,7 +438,7 @@ func chooseReference(strata []StratumEquity, ref Reference) int {
 			}
 			continue
 		}
-		if !st.Rate.Defined {
+		if !st.Rate.Defined || st.Denominator < minDen {
 			continue
 		}
 		if best < 0 {

@@ -277,9 +277,12 @@ func TestReferenceChoice(t *testing.T) {
 			assert.Equal(t, []string{"aian", "asian", "black", "unknown", "white"}, labels, "strata sorted by value")
 		})
 	}
+	e, err := Disparities(Counts{Denominator: 280, Numerator: 172}, s, EquityOptions{Reference: Reference{Kind: ReferenceBest}, MinReferenceDenominator: 50})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"black"}, e.ReferenceValues, "asian is too small to be the best")
 	// Ties on the best rate are broken by label too.
 	tie := strat("sex", "M", 10, 5, "F", 20, 10)
-	e, err := Disparities(Counts{Denominator: 30, Numerator: 15}, tie, EquityOptions{Reference: Reference{Kind: ReferenceBest}})
+	e, err = Disparities(Counts{Denominator: 30, Numerator: 15}, tie, EquityOptions{Reference: Reference{Kind: ReferenceBest}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"F"}, e.ReferenceValues)
 }

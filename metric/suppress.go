@@ -11,9 +11,10 @@ import (
 )
 
 // DefaultThreshold is the smallest count published when
-// SuppressionOptions.Threshold is zero: CMS's cell size suppression policy
-// publishes no cell of 1 to 10 beneficiaries, nor a figure from which one
-// can be derived.
+// SuppressionOptions.Threshold is zero. The CMS Cell Size Suppression
+// Policy (as published by ResDAC) reports no cell with a value of 1 to 10,
+// nor any cell from which such a value can be derived, by percentages or
+// other formulas; a value of 0 does not violate it.
 const DefaultThreshold = 11
 
 // ErrSuppressionOptions is wrapped by the errors Suppress returns for
