@@ -12,6 +12,7 @@ import (
 // Allocation distributes one quality pool across several organisations by
 // member months, with the challenge pool of what they left unearned.
 type Allocation struct {
+	// Program and Year name the program.
 	Program string `json:"program"`
 	Year    int    `json:"year"`
 	// Capitation is the organisations' capitation payments together;
@@ -39,6 +40,7 @@ type Allocation struct {
 
 // CCOShare is one organisation's part of an Allocation.
 type CCOShare struct {
+	// CCO names the organisation; MemberMonths are its own.
 	CCO          string `json:"cco"`
 	MemberMonths int64  `json:"member_months"`
 	// Max is the organisation's part of the pool by member months; it
@@ -56,6 +58,8 @@ type CCOShare struct {
 // ChallengeShare is one challenge measure's portion of the challenge pool
 // and the organisations that met the measure.
 type ChallengeShare struct {
+	// Measure is the measure's id/group; Portion its share of the
+	// challenge pool.
 	Measure string `json:"measure"`
 	Portion Cents  `json:"portion"`
 	// Qualifying lists the organisations that met the measure, and

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/caremetrics/caremetrics/metric"
@@ -31,6 +32,7 @@ type Inputs struct {
 // Result is the outcome of a program for one organisation and year: every
 // figure with the rule that produced it.
 type Result struct {
+	// Program, Year, CCO and MemberMonths say whose result it is.
 	Program      string `json:"program"`
 	Year         int    `json:"year"`
 	CCO          string `json:"cco,omitempty"`
@@ -39,13 +41,15 @@ type Result struct {
 	Measures []MeasureResult `json:"measures"`
 	// Quality is the quality score: points met over points possible.
 	Quality QualityScore `json:"quality"`
-	Pool    PoolResult   `json:"quality_pool"`
+	// Pool is the quality pool.
+	Pool PoolResult `json:"quality_pool"`
 	// SharedSavings is nil when the program has none.
 	SharedSavings *SavingsResult `json:"shared_savings,omitempty"`
 }
 
 // QualityScore counts the measures met.
 type QualityScore struct {
+	// MeasuresMet of Measures; PointsMet of Points (their weights).
 	MeasuresMet int   `json:"measures_met"`
 	Measures    int   `json:"measures"`
 	PointsMet   Ratio `json:"points_met"`
@@ -62,8 +66,9 @@ type PoolResult struct {
 	Capitation      Cents  `json:"capitation"`
 	CapitationBasis string `json:"capitation_basis"`
 	// Rate is the pool's share of capitation; Pool = Rate × Capitation.
-	Rate   Ratio      `json:"rate"`
-	Pool   Cents      `json:"pool"`
+	Rate Ratio `json:"rate"`
+	Pool Cents `json:"pool"`
+	// Method is the program's earn method.
 	Method EarnMethod `json:"method"`
 	// Threshold is the highest threshold reached (EarnThresholds), nil
 	// when none is.
@@ -273,8 +278,7 @@ func roundNote(c Cents, r Ratio) string {
 		sign, exact = "-", exact[1:]
 	}
 	whole, frac, _ := strings.Cut(exact, ".")
-	var w int64
-	fmt.Sscan(whole, &w)
+	w, _ := strconv.ParseInt(whole, 10, 64) // whole dollars of an amount in cents: it fits
 	out := sign + "$" + groupDigits(w) + "." + frac
 	if approx {
 		out = "≈" + out

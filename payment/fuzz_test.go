@@ -50,9 +50,9 @@ func FuzzParseProgram(f *testing.F) {
 			}
 			mr.Groups = append(mr.Groups, metric.Group{ID: m.Group, Counts: metric.Counts{Denominator: 2, Numerator: 1}})
 		}
-		in := Inputs{Rates: rep, Baseline: rep, MemberMonths: 7, Capitation: 1234567}
+		in := Inputs{Rates: rep, Baseline: rep, MemberMonths: 1, Capitation: 1234567}
 		if p.SharedSavings != nil {
-			budget := p.PMPM * 7
+			budget := p.PMPM // PMPM × 1 member month
 			in.ActualCost = &budget
 		}
 		if _, err := p.Evaluate(in); err != nil {

@@ -76,6 +76,8 @@ type Target struct {
 
 // MeasureResult is the outcome of one incentive measure and why.
 type MeasureResult struct {
+	// ID, Group, Title, Unit, Inverse, Weight, Challenge and Decimals
+	// are the program's, from its MeasureRule.
 	ID        string `json:"id"`
 	Group     string `json:"group"`
 	Title     string `json:"title,omitempty"`
@@ -86,13 +88,15 @@ type MeasureResult struct {
 	// Decimals is the rounding of compared values, -1 for none.
 	Decimals int `json:"decimals"`
 	// Rate is this year's rate; Baseline the prior year's.
-	Rate      Observed `json:"rate"`
-	Baseline  Observed `json:"baseline"`
-	Benchmark Ratio    `json:"benchmark"`
+	Rate     Observed `json:"rate"`
+	Baseline Observed `json:"baseline"`
+	// Benchmark is the rule's benchmark, in Unit.
+	Benchmark Ratio `json:"benchmark"`
 	// Target is nil when there is none (the baseline meets the benchmark
 	// or is undefined).
 	Target *Target `json:"target,omitempty"`
-	Status Status  `json:"status"`
+	// Status is the outcome.
+	Status Status `json:"status"`
 	// Reason states the rule that decided Status, with the figures.
 	Reason string `json:"reason"`
 }

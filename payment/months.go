@@ -12,8 +12,8 @@ import (
 // Span is one enrollment span of a member, both dates included (as in the
 // enrollment table of the canonical data).
 type Span struct {
-	Member     string
-	Start, End metric.Date
+	Member     string      // the member's id
+	Start, End metric.Date // the first and last day enrolled
 }
 
 // MonthRule says when an enrolled member counts for a month.

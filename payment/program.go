@@ -79,6 +79,7 @@ type MeasureRule struct {
 	// ID and Group name the overall row of rates.csv (measure, group).
 	ID    string `json:"id"`
 	Group string `json:"group"`
+	// Title describes the measure in results.
 	Title string `json:"title,omitempty"`
 	// Unit of Benchmark, Floor and the computed rates and targets.
 	Unit Unit `json:"unit"`
@@ -133,15 +134,16 @@ func (m EarnMethod) MarshalText() ([]byte, error) { return []byte(m.String()), n
 // Threshold is one step of an N-of-M ladder: reaching Points earns Share
 // of the pool.
 type Threshold struct {
-	Points Ratio `json:"points"`
-	Share  Ratio `json:"share"`
+	Points Ratio `json:"points"` // points met, at least
+	Share  Ratio `json:"share"`  // share of the pool earned, 0 to 1
 }
 
 // PoolRule is the quality pool: a share of the year's capitation payments
 // earned by measures met, the rest going to the challenge pool.
 type PoolRule struct {
 	// Rate is the pool's share of capitation payments (0.0425 for 4.25%).
-	Rate   Ratio      `json:"rate"`
+	Rate Ratio `json:"rate"`
+	// Method turns points met into a share of the pool.
 	Method EarnMethod `json:"method"`
 	// Thresholds, for EarnThresholds, in increasing order of points.
 	Thresholds []Threshold `json:"thresholds,omitempty"`
@@ -192,11 +194,13 @@ func (m QualityMethod) MarshalText() ([]byte, error) { return []byte(m.String())
 type SavingsRule struct {
 	// MSR is the minimum savings rate, a fraction of the budget that
 	// savings must reach before any are shared.
-	MSR      Ratio    `json:"minimum_savings_rate"`
+	MSR Ratio `json:"minimum_savings_rate"`
+	// MSRBasis says which savings are shared once MSR is met.
 	MSRBasis MSRBasis `json:"msr_basis"`
 	// SharingRate is the organisation's share of shareable savings.
-	SharingRate Ratio         `json:"sharing_rate"`
-	Quality     QualityMethod `json:"quality"`
+	SharingRate Ratio `json:"sharing_rate"`
+	// Quality is how the quality score scales shared savings.
+	Quality QualityMethod `json:"quality"`
 	// MinScore is the quality score a gate requires, or below which a
 	// linear scale pays nothing.
 	MinScore Ratio `json:"min_score"`

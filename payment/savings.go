@@ -6,6 +6,7 @@ import "fmt"
 // step by step. Exactly one of Gain and Loss is set unless the actual
 // cost equals the budget.
 type SavingsResult struct {
+	// PMPM and MemberMonths make the budget.
 	PMPM         Cents `json:"pmpm"`
 	MemberMonths int64 `json:"member_months"`
 	// Budget = PMPM × MemberMonths.
@@ -15,9 +16,10 @@ type SavingsResult struct {
 	// Savings = Budget − Actual; negative for a loss.
 	Savings Cents `json:"savings"`
 	// SavingsRate = Savings / Budget.
-	SavingsRate Ratio      `json:"savings_rate"`
-	Gain        *GainShare `json:"gain,omitempty"`
-	Loss        *LossShare `json:"loss,omitempty"`
+	SavingsRate Ratio `json:"savings_rate"`
+	// Gain is set for savings, Loss for a loss.
+	Gain *GainShare `json:"gain,omitempty"`
+	Loss *LossShare `json:"loss,omitempty"`
 	// Final is paid to the organisation when positive and owed by it when
 	// negative.
 	Final Cents `json:"final"`
@@ -27,7 +29,8 @@ type SavingsResult struct {
 
 // GainShare is the sharing of savings.
 type GainShare struct {
-	// MinimumSavings = MSR × Budget; Reached when Savings ≥ it.
+	// MinimumSavings = MSR × Budget; Reached when Savings ≥ it; Basis is
+	// the rule's MSRBasis.
 	MSR            Ratio    `json:"minimum_savings_rate"`
 	MinimumSavings Cents    `json:"minimum_savings"`
 	Reached        bool     `json:"reached"`
@@ -38,8 +41,8 @@ type GainShare struct {
 	// Shared = SharingRate × Shareable.
 	SharingRate Ratio `json:"sharing_rate"`
 	Shared      Cents `json:"shared"`
-	// Factor is the quality factor from Score (see QualityMethod);
-	// Scaled = Factor × Shared.
+	// Factor is the quality factor from Score and MinScore by the
+	// Quality method; Scaled = Factor × Shared.
 	Quality  QualityMethod `json:"quality"`
 	Score    Ratio         `json:"score"`
 	MinScore Ratio         `json:"min_score"`
