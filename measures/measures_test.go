@@ -24,6 +24,10 @@ func TestShippedMeasuresCompile(t *testing.T) {
 		"cms117": {"main"},
 		"cms2":   {"main"},
 		"cms74":  {"main"},
+
+		"ed_util":     {"total"},
+		"lang_access": {"total"},
+		"sdoh":        {"screening", "referral"},
 	}
 	require.Len(t, ms, len(groups))
 	for _, m := range ms {
@@ -34,7 +38,7 @@ func TestShippedMeasuresCompile(t *testing.T) {
 			assert.Contains(t, m.StratifierIDs(), s, m.ID())
 		}
 	}
-	assert.Equal(t, []string{"cis", "cms117", "cms2", "cms74", "dental", "dsf", "ima", "sbirt"}, IDs())
+	assert.Equal(t, []string{"cis", "cms117", "cms2", "cms74", "dental", "dsf", "ed_util", "ima", "lang_access", "sbirt", "sdoh"}, IDs())
 }
 
 func TestLoadSelects(t *testing.T) {

@@ -89,9 +89,12 @@ func TestWorkedExampleGolden(t *testing.T) {
 	res := workedExample(t)
 	var text bytes.Buffer
 	require.NoError(t, res.WriteText(&text))
-	js, err := json.MarshalIndent(res, "", "  ")
-	require.NoError(t, err)
-	for name, got := range map[string][]byte{"worked-example.txt": text.Bytes(), "worked-example.json": append(js, '\n')} {
+	var js bytes.Buffer
+	enc := json.NewEncoder(&js)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	require.NoError(t, enc.Encode(res))
+	for name, got := range map[string][]byte{"worked-example.txt": text.Bytes(), "worked-example.json": js.Bytes()} {
 		path := filepath.Join("testdata", "golden", name)
 		if *update {
 			require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))

@@ -125,6 +125,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	if c.format == "json" {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // "rate >= target" reads as written
 		return enc.Encode(res)
 	}
 	return res.WriteText(out)

@@ -31,6 +31,8 @@ func (g *gen) events() {
 	g.conditions()
 	g.adolescentVaccines()
 	g.sbirt()
+	g.admissions()
+	g.social()
 }
 
 // Well-child visit slots: target age in days (slots from 10 on are
