@@ -43,6 +43,9 @@ type Measure struct {
 	columns Column
 	// criteria are the gap criteria of the gaps section.
 	criteria []gapCriterion
+	// groupSums and relations are the declared sums between rows.
+	groupSums []metric.GroupSum
+	relations []metric.Relation
 }
 
 // ID returns the measure id.
@@ -198,7 +201,7 @@ func Compile(filename string, src []byte, fsys fs.FS, opts ...Option) (*Measure,
 	return compile(filename, src, fsys, opts)
 }
 
-var topKeys = []string{"id", "title", "version", "steward", "description", "scoring", "basis", "episodes", "improvement", "multiplier", "period", "include", "valuesets", "define", "groups", "stratifiers", "gaps"}
+var topKeys = []string{"id", "title", "version", "steward", "description", "scoring", "basis", "episodes", "improvement", "multiplier", "period", "include", "valuesets", "define", "groups", "stratifiers", "gaps", "group_sums", "relations"}
 
 var libraryKeys = []string{"description", "valuesets", "define"}
 var groupKeys = []string{"title", "initial_population", "denominator", "denominator_exclusions", "numerator", "denominator_exceptions"}
@@ -380,6 +383,12 @@ func compile(filename string, src []byte, fsys fs.FS, opts []Option) (*Measure, 
 	}
 	if n, ok := f["gaps"]; ok {
 		c.compileGaps(n)
+	}
+	if n, ok := f["group_sums"]; ok {
+		c.compileGroupSums(n)
+	}
+	if n, ok := f["relations"]; ok {
+		c.compileRelations(n)
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err

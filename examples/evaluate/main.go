@@ -4,10 +4,13 @@
 //
 //	go run ./examples/evaluate -data DIR -out DIR [-year 2025] [-measures cis,dental|all]
 //	    [-measure-dir DIR] [-valuesets DIR] [-workers N] [-members] [-race single]
+//	    [-fhir [-fhir-subjects] [-fhir-base URL]]
 //
 // -data holds members, enrollment and events files (.csv, .parquet or
-// .arrow). It writes rates.csv and report.json, and with -members
-// members.csv. Errors go to stderr with a non-zero exit.
+// .arrow). It writes rates.csv and report.json, with -members
+// members.csv, and with -fhir one FHIR R4 MeasureReport per measure,
+// measurereport-<measure>.json (subject-lists with -fhir-subjects). Errors
+// go to stderr with a non-zero exit.
 package main
 
 import (
@@ -26,6 +29,7 @@ import (
 	"github.com/caremetrics/caremetrics/dsl"
 	"github.com/caremetrics/caremetrics/eval"
 	"github.com/caremetrics/caremetrics/examples/internal/cli"
+	"github.com/caremetrics/caremetrics/fhir"
 	"github.com/caremetrics/caremetrics/metric"
 )
 
@@ -43,7 +47,13 @@ func main() {
 	race := fs.String("race", "combination", "race stratification: combination (alone or in combination) or single")
 	strict := fs.Bool("strict", false, "fail when any row is set aside (e.g. events of unknown members)")
 	gaps := fs.Bool("gaps", false, "also write gaps.csv and gaps.json: each initial-population member's status (open, closed, excluded, not_applicable) and, when open, the unmet criteria in words and the last day to close the gap")
+	withEquity := fs.Bool("equity", false, "also write equity.csv and equity.json: per stratum the rate with its 95% Wilson interval, the difference and ratio against a reference stratum with intervals and a two-sided test, and per stratifier the index of disparity")
+	reference := fs.String("reference", "largest", "equity reference stratum: largest, best or overall, and stratifier=value pairs naming it for some stratifiers (example: largest,race=white)")
+	suppress := fs.Int64("suppress", 0, "also write published-rates.csv and published.json with small-cell suppression: counts below this threshold (CMS policy: 11) and every cell that would reveal one are suppressed; equity statistics of suppressed strata are withheld; 0 = no published output")
 	quiet := fs.Bool("quiet", false, "no progress bar (it is drawn only when stderr is a terminal)")
+	fhirOut := fs.Bool("fhir", false, "also write measurereport-<measure>.json per measure: a FHIR R4 MeasureReport (type summary)")
+	fhirSubjects := fs.Bool("fhir-subjects", false, "write the MeasureReports as subject-lists naming the members of every population (implies -fhir)")
+	fhirBase := fs.String("fhir-base", fhir.DefaultMeasureBase, "base of the measures' canonical URLs in the MeasureReports")
 	explain := fs.String("explain", "", "explain one member instead of evaluating all: print why the member is (not) in each population, with every define's value and events, and write explain-<member>.json into -out when given (example: -explain M000123)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: evaluate -data DIR -out DIR [flags]\n\nexample: go run ./examples/evaluate -data testdata/sample -out /tmp/out -members\n\nflags:")
@@ -58,7 +68,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	err := run(ctx, runConfig{data: *dataDir, out: *out, year: *year, list: *list, measureDir: *measureDir, valueSets: *valueSets,
-		workers: *workers, members: *members, race: *race, strict: *strict, explain: *explain, gaps: *gaps, membersFormat: *membersFormat, quiet: *quiet})
+		workers: *workers, members: *members, race: *race, strict: *strict, explain: *explain, gaps: *gaps, membersFormat: *membersFormat, quiet: *quiet,
+		equity: *withEquity, reference: *reference, suppress: *suppress,
+		fhir: fhirFlags{on: *fhirOut || *fhirSubjects, subjects: *fhirSubjects, base: *fhirBase, date: time.Now()}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "evaluate:", err)
 		os.Exit(1)
@@ -78,6 +90,10 @@ type runConfig struct {
 	gaps             bool
 	membersFormat    string
 	quiet            bool
+	fhir             fhirFlags
+	equity           bool
+	reference        string
+	suppress         int64
 }
 
 // load reads the data and compiles the measures. The shipped measures
@@ -117,13 +133,20 @@ func run(ctx context.Context, c runConfig) error {
 	if _, err := memberFormats(c.membersFormat); err != nil {
 		return err
 	}
+	equityOpt, err := parseReference(c.reference)
+	if err != nil {
+		return err
+	}
+	if c.suppress < 0 {
+		return fmt.Errorf("-suppress %d: want a threshold of 1 or more, or 0 for none", c.suppress)
+	}
 	period, err := cli.YearPeriod(c.year)
 	if err != nil {
 		return err
 	}
 	opts = append(opts, period...)
 	opts = append(opts, eval.WithWorkers(c.workers))
-	if c.members {
+	if c.members || c.fhir.subjects {
 		opts = append(opts, eval.WithMemberDetail())
 	}
 	if c.gaps {
@@ -173,6 +196,14 @@ func run(ctx context.Context, c runConfig) error {
 		if err := cli.WriteFile(c.out, "gaps.json", func(f *os.File) error { return res.WriteGapsJSON(f) }); err != nil {
 			return err
 		}
+	}
+	if c.fhir.on {
+		if err := writeFHIR(c, res, ms); err != nil {
+			return err
+		}
+	}
+	if err := publish(c, ms, res.Report, equityOpt); err != nil {
+		return err
 	}
 	for _, w := range res.Report.Warnings {
 		fmt.Fprintln(os.Stderr, "warning:", w)
@@ -261,4 +292,43 @@ func writeMembers(c runConfig, res *eval.Result) error {
 		}
 	}
 	return nil
+}
+
+// publish writes the equity statistics and the suppressed output asked
+// for.
+func publish(c runConfig, ms []*dsl.Measure, report *metric.Report, opt metric.EquityOptions) error {
+	var pub *metric.PublishedReport
+	if c.suppress > 0 {
+		var err error
+		if pub, err = metric.Suppress(report, suppression(ms, c.suppress)); err != nil {
+			return err
+		}
+		if err := writeJSON(c.out, "published.json", pub); err != nil {
+			return err
+		}
+		if err := writePublishedRates(c.out, pub); err != nil {
+			return err
+		}
+	}
+	if !c.equity {
+		return nil
+	}
+	e, err := equity(report, opt)
+	if err != nil {
+		return err
+	}
+	for _, w := range e.Warnings {
+		fmt.Fprintln(os.Stderr, "warning:", w)
+	}
+	if pub == nil {
+		if err := writeJSON(c.out, "equity.json", e); err != nil {
+			return err
+		}
+		return writeEquityCSV(c.out, e)
+	}
+	masked := maskEquity(e, pub)
+	if err := writeJSON(c.out, "equity.json", masked); err != nil {
+		return err
+	}
+	return writeEquityCSV(c.out, masked.ReportEquity)
 }

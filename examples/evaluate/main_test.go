@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -255,4 +256,67 @@ func TestMembersFormatsAgree(t *testing.T) {
 
 	err = run(context.Background(), runConfig{data: dir, out: out, list: "cis", race: "combination", members: true, membersFormat: "xml"})
 	assert.ErrorContains(t, err, `-members-format "xml": want csv, jsonl or parquet`)
+}
+
+// TestEquityAndSuppression writes equity and published output for the
+// sample cohort and checks that no suppressed stratum's statistics are
+// published.
+func TestEquityAndSuppression(t *testing.T) {
+	out := t.TempDir()
+	require.NoError(t, run(context.Background(), runConfig{data: filepath.Join("..", "..", "testdata", "sample"), out: out, list: "cis,dental",
+		race: "combination", equity: true, reference: "largest,sex=F", suppress: 11, quiet: true}))
+	suppressed := map[string]bool{}
+	published := readCSV(t, filepath.Join(out, "published-rates.csv"))
+	require.Equal(t, publishedRatesHeader, published[0])
+	for _, r := range published[1:] {
+		if r[2] != "" && r[7] != "" && (r[4] == "" || r[5] == "") {
+			suppressed[strings.Join(r[:4], "/")] = true
+		}
+	}
+	require.NotEmpty(t, suppressed, "the sample has small cells")
+	eq := readCSV(t, filepath.Join(out, "equity.csv"))
+	require.Equal(t, equityCSVHeader, eq[0])
+	references := 0
+	for _, r := range eq[1:] {
+		assert.False(t, suppressed[strings.Join(r[:4], "/")], "equity of suppressed stratum %v", r[:4])
+		if r[2] == "sex" && r[9] == "reference" {
+			assert.Equal(t, "F", r[3], "the named reference")
+			references++
+		}
+	}
+	assert.Positive(t, references)
+	b, err := os.ReadFile(filepath.Join(out, "equity.json"))
+	require.NoError(t, err)
+	var e struct {
+		Suppressed []suppressedStratum `json:"suppressed_strata"`
+	}
+	require.NoError(t, json.Unmarshal(b, &e))
+	assert.Len(t, e.Suppressed, len(suppressed))
+}
+
+func TestParseReference(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		kind    metric.ReferenceKind
+		named   map[string][]string
+		wantErr string
+	}{
+		{"largest", metric.ReferenceLargest, nil, ""},
+		{"best", metric.ReferenceBest, nil, ""},
+		{"overall,race=white,language=es", metric.ReferenceOverall, map[string][]string{"race": {"white"}, "language": {"es"}}, ""},
+		{"race_x_sex=white|F", metric.ReferenceLargest, map[string][]string{"race_x_sex": {"white", "F"}}, ""},
+		{"biggest", 0, nil, `-reference "biggest": want largest, best, overall or stratifier=value`},
+		{"race=", 0, nil, `-reference "race=": want stratifier=value`},
+	} {
+		opt, err := parseReference(tc.in)
+		if tc.wantErr != "" {
+			assert.EqualError(t, err, tc.wantErr)
+			continue
+		}
+		require.NoError(t, err, tc.in)
+		assert.Equal(t, tc.kind, opt.Reference.Kind, tc.in)
+		for k, v := range tc.named {
+			assert.Equal(t, v, opt.ByStratifier[k].Values, tc.in)
+		}
+	}
 }
