@@ -119,7 +119,9 @@ func Evaluate(ctx context.Context, data *Data, measures []*dsl.Measure, opts ...
 			for g := range res.membership[i] {
 				res.membership[i][g] = make([]metric.Membership, len(data.Members))
 			}
-			if cfg.gaps && m.Basis() == "member" {
+			// A gap is a member short of a proportion's numerator; an
+			// episode or ratio measure has none (no ED visit is no gap).
+			if cfg.gaps && m.Basis() == "member" && m.Scoring() == "proportion" {
 				res.gaps = append(res.gaps, make([][]memberGap, len(m.GroupIDs())))
 				for g := range res.gaps[i] {
 					res.gaps[i][g] = make([]memberGap, len(data.Members))

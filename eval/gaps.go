@@ -53,7 +53,8 @@ type GapRow struct {
 }
 
 // Gaps calls fn for every member of every group's initial population of
-// the member measures (episode measures have no member gaps), measure by
+// the member proportion measures (episode and ratio measures have no
+// member gaps), measure by
 // measure, group by group, then in member id order; fn returning false
 // stops. It does nothing without WithGaps.
 func (r *Result) Gaps(fn func(GapRow) bool) {
