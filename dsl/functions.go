@@ -330,6 +330,46 @@ func init() {
 			}}
 		}},
 
+		// Lists of strings, for multi-valued strata such as the domains of
+		// need a member screened positive for.
+		"labelIf": {sig: new(func(bool, string) []string), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			cond, label := a[0].b, a[1].s
+			return compiled{k: kList, l: func(r *Runner) []string {
+				if !cond(r) {
+					return nil
+				}
+				return r.list(label(r))
+			}}
+		}},
+		"concat": {sig: new(func([]string, ...[]string) []string), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			fns := make([]func(*Runner) []string, len(a))
+			for i := range a {
+				fns[i] = a[i].l
+			}
+			return compiled{k: kList, l: func(r *Runner) []string {
+				// The parts first: building them may append to the arena.
+				var buf [8][]string
+				parts := buf[:0]
+				for _, f := range fns {
+					parts = append(parts, f(r))
+				}
+				start := len(r.listArena)
+				for _, p := range parts {
+					r.listArena = append(r.listArena, p...)
+				}
+				return r.listArena[start:len(r.listArena):len(r.listArena)]
+			}}
+		}},
+		"orElse": {sig: new(func([]string, string) []string), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			list, fallback := a[0].l, a[1].s
+			return compiled{k: kList, l: func(r *Runner) []string {
+				if l := list(r); len(l) > 0 {
+					return l
+				}
+				return r.list(fallback(r))
+			}}
+		}},
+
 		// Strata.
 		"raceCategories": {sig: new(func() []string), build: func(_ *checker, _ *ast.CallNode, _ []compiled) compiled {
 			return compiled{k: kList, l: func(r *Runner) []string {
@@ -551,6 +591,14 @@ func continuous(spans []Span, want Benefits, from, to, maxGaps, maxGapDays int64
 		return gap(to - cursor + 1)
 	}
 	return true
+}
+
+// list returns a one-string list from the runner's list arena, which is
+// reset for each member, so that building strata does not allocate.
+func (r *Runner) list(s string) []string {
+	r.listArena = append(r.listArena, s)
+	n := len(r.listArena)
+	return r.listArena[n-1 : n : n]
 }
 
 // enrolledOn reports whether a span with every benefit in want covers day.

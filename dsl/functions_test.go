@@ -140,6 +140,11 @@ func TestFunctions(t *testing.T) {
 		want any
 	}{
 		{`date("2025-06-14")`, day("2025-06-14")},
+		{`labelIf(sex == "F", "female")`, []string{"female"}},
+		{`labelIf(sex == "M", "male")`, []string(nil)},
+		{`concat(labelIf(true, "a"), labelIf(false, "b"), labelIf(true, "c"))`, []string{"a", "c"}},
+		{`orElse(concat(labelIf(false, "a"), labelIf(false, "b")), "none")`, []string{"none"}},
+		{`orElse(labelIf(exists(events("PHQ9")), "screened"), "none")`, []string{"screened"}},
 		{`birthday(2)`, day("2025-06-14")},
 		{`birthday(2) - 1`, day("2025-06-13")},
 		{`addDays(birth_date, 42)`, day("2023-07-26")},

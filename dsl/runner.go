@@ -145,6 +145,8 @@ type Runner struct {
 	race    RaceRule
 
 	arena []int32
+	// listArena holds the lists of strings built for the member.
+	listArena []string
 	// gen grows at each member and each episode; memberGen is gen at the
 	// member's start (see memoize).
 	gen, memberGen uint64
@@ -288,6 +290,8 @@ func (r *Runner) run(period metric.Period, index int, m *Member, events []Event,
 	r.gen++
 	r.memberGen = r.gen
 	r.arena = r.arena[:0]
+	clear(r.listArena) // let the member's strings go
+	r.listArena = r.listArena[:0]
 	r.period, r.index, r.member, r.events, r.spans = period, index, m, events, spans
 	r.err = nil
 	r.cur = r.cur[:0]
