@@ -204,6 +204,7 @@ func (c *checker) compileDefines() {
 			if e, ok := byName[dep]; ok {
 				visit(e, append(stack, d))
 				d.episodic = d.episodic || e.episodic
+				d.depth = max(d.depth, e.depth+1)
 			}
 			if _, ok := episodeNames[dep]; ok {
 				d.episodic = true
@@ -211,6 +212,11 @@ func (c *checker) compileDefines() {
 		}
 		d.busy = false
 		if d.done {
+			return
+		}
+		if d.depth >= c.m.limits.MaxDefineDepth {
+			c.src.errs.Add(d.pos, d.path, ErrLimit, "define %s sits on a chain of %d defines, more than %d (dsl.Limits.MaxDefineDepth)", d.name, d.depth+1, c.m.limits.MaxDefineDepth)
+			d.done = true
 			return
 		}
 		d.done = true
@@ -385,6 +391,7 @@ func (c *checker) config() *conf.Config {
 	}
 	cfg.WithEnv(c.env())
 	cfg.Strict = true
+	cfg.MaxNodes = uint(c.m.limits.MaxNodes)
 	return cfg
 }
 
@@ -407,6 +414,10 @@ func (c *checker) exprError(err error) {
 	var fe *file.Error
 	if errors.As(err, &fe) {
 		msg := strings.TrimSpace(fe.Message)
+		if strings.Contains(msg, "exceeds maximum allowed nodes") {
+			c.src.errorf(c.node, c.path, ErrLimit, "expression has more than %d nodes (dsl.Limits.MaxNodes)", c.m.limits.MaxNodes)
+			return
+		}
 		if name, ok := strings.CutPrefix(msg, "unknown name "); ok && strings.HasPrefix(runeSuffix(c.text, fe.From), name+"(") {
 			msg = "unknown function " + name
 		}

@@ -25,6 +25,7 @@ const (
 	ErrUnsupported   ErrorCode = "unsupported"
 	ErrFile          ErrorCode = "file" // a file that cannot be read
 	ErrValueSetEmpty ErrorCode = "empty-valueset"
+	ErrLimit         ErrorCode = "limit" // a limit for untrusted measures exceeded (see Limits)
 )
 
 // Pos is a position in a source file; Line and Col are 1-based (Col counts

@@ -190,6 +190,9 @@ func init() {
 			return compiled{k: kEvents, e: func(r *Runner) evset {
 				p, q, l, h := x(r), y(r), lo(r), hi(r)
 				return r.filter(p, func(e *Event) bool {
+					if !r.tick(len(q)) {
+						return false
+					}
 					for _, j := range q {
 						if d := int64(e.Date) - int64(r.events[j].Date); d >= l && d <= h {
 							return true
@@ -204,7 +207,7 @@ func init() {
 			return compiled{k: kEvents, e: func(r *Runner) evset {
 				p, q := x(r), y(r)
 				return r.filter(p, func(e *Event) bool {
-					if e.Claim == 0 {
+					if e.Claim == 0 || !r.tick(len(q)) {
 						return false
 					}
 					for _, j := range q {

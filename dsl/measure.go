@@ -43,6 +43,7 @@ type Measure struct {
 	columns Column
 	// criteria are the gap criteria of the gaps section.
 	criteria []gapCriterion
+	limits   Limits
 	// groupSums and relations are the declared sums between rows.
 	groupSums []metric.GroupSum
 	relations []metric.Relation
@@ -131,6 +132,8 @@ type define struct {
 	// episodic defines depend on the current episode, so they are
 	// computed once per episode instead of once per member.
 	episodic bool
+	// depth is the length of the longest chain of defines it uses.
+	depth int
 }
 
 type group struct {
@@ -158,6 +161,7 @@ type Option func(*options)
 type options struct {
 	valueSets []*ValueSet
 	attrs     map[string]AttrKind
+	limits    Limits
 }
 
 // WithValueSets supplies value sets that replace any of the same name (or
@@ -221,7 +225,7 @@ func compile(filename string, src []byte, fsys fs.FS, opts []Option) (*Measure, 
 	if f == nil {
 		return nil, errs.Err()
 	}
-	m := &Measure{file: filename, scoring: "proportion", basis: "member", improvement: "increase", multiplier: 1}
+	m := &Measure{file: filename, scoring: "proportion", basis: "member", improvement: "increase", multiplier: 1, limits: o.limits.withDefaults()}
 	str := func(key string, required bool) string {
 		n, ok := f[key]
 		if !ok {

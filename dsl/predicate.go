@@ -51,7 +51,11 @@ func (c *checker) builtin(n *ast.BuiltinNode) compiled {
 	depth := c.depth
 	events, pred := set.e, body.b
 	// each runs pred with event i as # at this nesting depth.
+	// It is false once the evaluation has failed or been stopped.
 	each := func(r *Runner, i int32) bool {
+		if !r.tick(1) {
+			return false
+		}
 		r.cur = append(r.cur[:depth], i)
 		ok := pred(r)
 		r.cur = r.cur[:depth]

@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -167,6 +168,10 @@ type Runner struct {
 	raceBuf    []string
 	// cur holds the current event (#) of each enclosing predicate.
 	cur []int32
+	// ctx stops a long evaluation; steps counts work since the last look
+	// at it (see tick).
+	ctx   context.Context
+	steps int
 
 	// Memberships holds, after Run or Select, the unit's membership in
 	// each group.
@@ -262,7 +267,13 @@ type RuntimeError struct {
 	Member  string
 	Pos     Pos
 	Msg     string
+	// Err is the cause, such as the context's error when an evaluation
+	// was stopped; nil otherwise.
+	Err error
 }
+
+// Unwrap returns the cause.
+func (e *RuntimeError) Unwrap() error { return e.Err }
 
 // Error formats the error as "file:line:col: measure M, member X: message".
 func (e *RuntimeError) Error() string {
@@ -430,7 +441,12 @@ func (r *Runner) codeSet(i int) evset {
 	return r.sh.index.set(s, r.events)
 }
 
-// endSet returns the set appended to the arena since start.
+// endSet returns the set appended to the arena since start; an empty set
+// when the arena outgrows the memory budget, which fails the member.
 func (r *Runner) endSet(start int) evset {
+	if r.overBudget() {
+		r.arena = r.arena[:start]
+		return nil
+	}
 	return evset(r.arena[start:len(r.arena):len(r.arena)])
 }

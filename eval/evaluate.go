@@ -153,6 +153,9 @@ func Evaluate(ctx context.Context, data *Data, measures []*dsl.Measure, opts ...
 		g.Go(func() error {
 			wk := &worker{res: res, bound: bound, periods: periods, agg: agg, detail: cfg.detail}
 			wk.runners = dsl.NewRunners(bound, cfg.race)
+			// A measure still running when the context is done stops,
+			// naming itself and the member.
+			wk.runners.SetContext(gctx)
 			for {
 				c := int(next.Add(1) - 1)
 				if c >= nChunks {

@@ -38,6 +38,7 @@ func Explain(ctx context.Context, data *Data, measures []*dsl.Measure, memberID 
 			return nil, err
 		}
 		r := b.NewRunner(cfg.race)
+		r.SetContext(ctx)
 		if err := r.Run(periods[i], member, m, data.MemberEvents(member), data.MemberSpans(member)); err != nil {
 			return nil, err
 		}
