@@ -1,6 +1,10 @@
 package eval
 
 import (
+	"fmt"
+	"slices"
+	"strings"
+
 	"github.com/caremetrics/caremetrics/dsl"
 )
 
@@ -118,6 +122,41 @@ type Reconciliation struct {
 	// Unneeded counts valid rows not kept because no measure the data was
 	// loaded for could use them (see WithRequirements).
 	Unneeded []SetAside `json:"unneeded,omitempty"`
+	// Used counts the rows kept, by table.
+	Used []TableCount `json:"used"`
+}
+
+// TableCount is a number of rows of one table.
+type TableCount struct {
+	Table string `json:"table"`
+	Rows  int64  `json:"rows"`
+}
+
+// Check verifies that every row read is accounted for: per table, the
+// rows read from its files equal the rows used plus those set aside and
+// those not needed. Loading checks it, so a row is never dropped
+// silently; it is exported for reports assembled by hand (merged shards).
+func (r *Reconciliation) Check() error {
+	read, accounted := map[string]int64{}, map[string]int64{}
+	for _, f := range r.Files {
+		read[f.Table] += f.Rows
+	}
+	for _, u := range r.Used {
+		accounted[u.Table] += u.Rows
+	}
+	for _, s := range append(slices.Clone(r.SetAside), r.Unneeded...) {
+		accounted[s.Table] += s.Rows
+	}
+	var errs []string
+	for _, t := range tableNames {
+		if read[t] != accounted[t] {
+			errs = append(errs, fmt.Sprintf("%s: %d rows read, %d used, set aside or not needed", t, read[t], accounted[t]))
+		}
+	}
+	if errs != nil {
+		return fmt.Errorf("eval: rows unaccounted for: %s", strings.Join(errs, "; "))
+	}
+	return nil
 }
 
 // FileCount is the number of rows read from one file (or in-memory

@@ -350,6 +350,11 @@ func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) 
 	if err := build(ctx, d, parts, de, members, &cfg); err != nil {
 		return nil, err
 	}
+	d.Reconciliation.Used = []TableCount{{tMembers.String(), int64(len(d.Members))},
+		{tEnrollment.String(), int64(len(d.Spans))}, {tEvents.String(), int64(len(d.Events))}}
+	if err := d.Reconciliation.Check(); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 

@@ -59,6 +59,7 @@ func wantCohort() *Data {
 				{Table: "enrollment", Reason: "member_id not in members", Rows: 1, Examples: []string{"X9"}},
 				{Table: "events", Reason: "member_id not in members", Rows: 1, Examples: []string{"X1"}},
 			},
+			Used: []TableCount{{"members", 4}, {"enrollment", 4}, {"events", 9}},
 		},
 	}
 	for _, c := range [][2]string{{"CPT", "99392"}, {"CVX", "03"}, {"CVX", "3"}, {"HCPCS", "G0444"}, {"ICD10CM", "Z00129"},
@@ -624,6 +625,7 @@ func TestSetAsideAndStrict(t *testing.T) {
 			{Table: "enrollment", Reason: "member_id not in members", Rows: 1, Examples: []string{"Z1"}},
 			{Table: "events", Reason: "member_id not in members", Rows: 8, Examples: []string{"X1", "X2", "X3", "X4", "X5"}},
 		},
+		Used: []TableCount{{"members", 1}, {"enrollment", 1}, {"events", 1}},
 	}, got.Reconciliation)
 	assert.Len(t, got.Events, 1)
 	assert.Len(t, got.Spans, 1)

@@ -45,7 +45,7 @@ func main() {
 	members := fs.Bool("members", false, "also write members.csv with each member's populations")
 	membersFormat := fs.String("members-format", "csv", "formats of the member detail with -members, comma-separated: csv (members.csv), jsonl (members.jsonl), parquet (members.parquet)")
 	race := fs.String("race", "combination", "race stratification: combination (alone or in combination) or single")
-	strict := fs.Bool("strict", false, "fail when any row is set aside (e.g. events of unknown members)")
+	strict := fs.Bool("strict", true, "fail when any row is set aside (e.g. events of unknown members); -strict=false reports them in report.json's reconciliation and goes on")
 	gaps := fs.Bool("gaps", false, "also write gaps.csv and gaps.json: each initial-population member's status (open, closed, excluded, not_applicable) and, when open, the unmet criteria in words and the last day to close the gap")
 	withEquity := fs.Bool("equity", false, "also write equity.csv and equity.json: per stratum the rate with its 95% Wilson interval, the difference and ratio against a reference stratum with intervals and a two-sided test, and per stratifier the index of disparity")
 	reference := fs.String("reference", "largest", "equity reference stratum: largest, best or overall, and stratifier=value pairs naming it for some stratifiers (example: largest,race=white)")

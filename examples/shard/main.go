@@ -82,7 +82,7 @@ func main() {
 	fs.StringVar(&c.valueSets, "valuesets", "", "directory of value-set files replacing shipped sets of the same name")
 	fs.IntVar(&c.year, "year", 0, "measurement year (default: each measure's own period)")
 	fs.IntVar(&c.workers, "workers", 0, "parallel workers per shard (default GOMAXPROCS)")
-	fs.BoolVar(&c.strict, "strict", false, "fail when any row is set aside (e.g. events of unknown members)")
+	fs.BoolVar(&c.strict, "strict", true, "fail when any row is set aside (e.g. events of unknown members); -strict=false reports them and goes on")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: shard -data DIR -out SHARDS [-shards N] [-evaluate]\n       shard -out SHARDS -evaluate [-only FROM-TO] [-results DIR]\n       shard -merge A/report.json,B/report.json -results DIR\n\nflags:")
 		fs.PrintDefaults()
