@@ -190,7 +190,7 @@ var idPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 // the file are relative to its directory and may not leave fsys. All errors
 // are returned together as an ErrorList.
 func CompileFS(fsys fs.FS, name string, opts ...Option) (*Measure, error) {
-	src, err := fs.ReadFile(fsys, name)
+	src, err := readInside(fsys, name)
 	if err != nil {
 		return nil, ErrorList{{Pos: Pos{File: name}, Code: ErrFile, Msg: err.Error()}}
 	}
@@ -435,7 +435,7 @@ func (s *source) loadValueSets(n *yaml.Node, dir string, fsys fs.FS, into map[st
 			continue
 		}
 		full := path.Join(dir, p)
-		data, err := fs.ReadFile(fsys, full)
+		data, err := readInside(fsys, full)
 		if err != nil {
 			s.errorf(item, "valuesets", ErrFile, "cannot read value-set file %q: %v", p, unwrapPathErr(err))
 			continue
@@ -463,7 +463,7 @@ func (s *source) library(item *yaml.Node, name string, fsys fs.FS, vs map[string
 		s.errorf(item, "include", ErrFile, "cannot read %q: no file system given", name)
 		return nil
 	}
-	data, err := fs.ReadFile(fsys, name)
+	data, err := readInside(fsys, name)
 	if err != nil {
 		s.errorf(item, "include", ErrFile, "cannot read library %q: %v", item.Value, unwrapPathErr(err))
 		return nil
