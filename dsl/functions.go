@@ -219,6 +219,50 @@ func init() {
 				})
 			}}
 		}},
+		"onePerDay": {sig: new(func(Events) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			x := a[0].e
+			return compiled{k: kEvents, e: func(r *Runner) evset {
+				p := x(r)
+				start := len(r.arena)
+				for k, i := range p {
+					// Sets are in date order: the first of each date stays.
+					if k == 0 || r.events[i].Date != r.events[p[k-1]].Date {
+						r.arena = append(r.arena, i)
+					}
+				}
+				if len(r.arena)-start == len(p) {
+					r.arena = r.arena[:start]
+					return p
+				}
+				return r.endSet(start)
+			}}
+		}},
+		"onePerClaim": {sig: new(func(Events) Events), columns: ColumnClaimID, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+			x := a[0].e
+			return compiled{k: kEvents, e: func(r *Runner) evset {
+				p := x(r)
+				start := len(r.arena)
+			next:
+				for _, i := range p {
+					if c := r.events[i].Claim; c != 0 {
+						if !r.tick(len(r.arena) - start) {
+							break
+						}
+						for _, j := range r.arena[start:] {
+							if r.events[j].Claim == c {
+								continue next
+							}
+						}
+					}
+					r.arena = append(r.arena, i)
+				}
+				if len(r.arena)-start == len(p) {
+					r.arena = r.arena[:start]
+					return p
+				}
+				return r.endSet(start)
+			}}
+		}},
 		"earliest": {sig: new(func(Events) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x := a[0].e
 			return compiled{k: kEvents, e: func(r *Runner) evset {

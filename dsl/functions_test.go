@@ -140,6 +140,10 @@ func TestFunctions(t *testing.T) {
 		want any
 	}{
 		{`date("2025-06-14")`, day("2025-06-14")},
+		{`onePerDay(events("DTaP"))`, []string{"2023-07-20", "2023-07-25", "2023-09-01"}},
+		{`onePerDay(events("Visit"))`, []string{"2025-03-10"}},
+		{`onePerClaim(union(events("Visit"), events("Depression")))`, []string{"2025-03-10", "2025-03-12"}},
+		{`countEvents(onePerClaim(events("DTaP")))`, int64(4)},
 		{`labelIf(sex == "F", "female")`, []string{"female"}},
 		{`labelIf(sex == "M", "male")`, []string(nil)},
 		{`concat(labelIf(true, "a"), labelIf(false, "b"), labelIf(true, "c"))`, []string{"a", "c"}},

@@ -133,7 +133,11 @@ func run(ctx context.Context, c runConfig) error {
 	if _, err := memberFormats(c.membersFormat); err != nil {
 		return err
 	}
-	equityOpt, err := parseReference(c.reference)
+	reference := c.reference
+	if reference == "" {
+		reference = "largest"
+	}
+	rule, err := cli.ParseReference(reference)
 	if err != nil {
 		return err
 	}
@@ -202,7 +206,7 @@ func run(ctx context.Context, c runConfig) error {
 			return err
 		}
 	}
-	if err := publish(c, ms, res.Report, equityOpt); err != nil {
+	if err := publish(c, ms, res.Report, rule); err != nil {
 		return err
 	}
 	for _, w := range res.Report.Warnings {
@@ -296,11 +300,11 @@ func writeMembers(c runConfig, res *eval.Result) error {
 
 // publish writes the equity statistics and the suppressed output asked
 // for.
-func publish(c runConfig, ms []*dsl.Measure, report *metric.Report, opt metric.EquityOptions) error {
+func publish(c runConfig, ms []*dsl.Measure, report *metric.Report, rule cli.ReferenceRule) error {
 	var pub *metric.PublishedReport
 	if c.suppress > 0 {
 		var err error
-		if pub, err = metric.Suppress(report, suppression(ms, c.suppress)); err != nil {
+		if pub, err = metric.Suppress(report, cli.SuppressionOptions(ms, report, c.suppress)); err != nil {
 			return err
 		}
 		if err := writeJSON(c.out, "published.json", pub); err != nil {
@@ -313,7 +317,7 @@ func publish(c runConfig, ms []*dsl.Measure, report *metric.Report, opt metric.E
 	if !c.equity {
 		return nil
 	}
-	e, err := equity(report, opt)
+	e, err := equity(report, rule)
 	if err != nil {
 		return err
 	}

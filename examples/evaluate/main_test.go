@@ -293,30 +293,3 @@ func TestEquityAndSuppression(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &e))
 	assert.Len(t, e.Suppressed, len(suppressed))
 }
-
-func TestParseReference(t *testing.T) {
-	for _, tc := range []struct {
-		in      string
-		kind    metric.ReferenceKind
-		named   map[string][]string
-		wantErr string
-	}{
-		{"largest", metric.ReferenceLargest, nil, ""},
-		{"best", metric.ReferenceBest, nil, ""},
-		{"overall,race=white,language=es", metric.ReferenceOverall, map[string][]string{"race": {"white"}, "language": {"es"}}, ""},
-		{"race_x_sex=white|F", metric.ReferenceLargest, map[string][]string{"race_x_sex": {"white", "F"}}, ""},
-		{"biggest", 0, nil, `-reference "biggest": want largest, best, overall or stratifier=value`},
-		{"race=", 0, nil, `-reference "race=": want stratifier=value`},
-	} {
-		opt, err := parseReference(tc.in)
-		if tc.wantErr != "" {
-			assert.EqualError(t, err, tc.wantErr)
-			continue
-		}
-		require.NoError(t, err, tc.in)
-		assert.Equal(t, tc.kind, opt.Reference.Kind, tc.in)
-		for k, v := range tc.named {
-			assert.Equal(t, v, opt.ByStratifier[k].Values, tc.in)
-		}
-	}
-}

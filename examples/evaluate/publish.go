@@ -3,69 +3,37 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/caremetrics/caremetrics/dsl"
 	"github.com/caremetrics/caremetrics/examples/internal/cli"
 	"github.com/caremetrics/caremetrics/metric"
 )
-
-// parseReference reads -reference: largest, best or overall for every
-// stratifier, optionally followed by stratifier=value pairs naming the
-// reference stratum of those stratifiers ("largest,race=white").
-func parseReference(s string) (metric.EquityOptions, error) {
-	var opt metric.EquityOptions
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if strat, value, ok := strings.Cut(part, "="); ok {
-			if strat == "" || value == "" {
-				return opt, fmt.Errorf("-reference %q: want stratifier=value", part)
-			}
-			if opt.ByStratifier == nil {
-				opt.ByStratifier = map[string]metric.Reference{}
-			}
-			opt.ByStratifier[strat] = metric.Reference{Kind: metric.ReferenceNamed, Values: strings.Split(value, "|")}
-			continue
-		}
-		switch part {
-		case "", "largest":
-			opt.Reference.Kind = metric.ReferenceLargest
-		case "best":
-			opt.Reference.Kind = metric.ReferenceBest
-		case "overall":
-			opt.Reference.Kind = metric.ReferenceOverall
-		default:
-			return opt, fmt.Errorf("-reference %q: want largest, best, overall or stratifier=value", part)
-		}
-	}
-	return opt, nil
-}
 
 // equity computes the equity statistics of the proportion measures, each
 // with its own direction (for "best" of an inverse measure). Ratio
 // measures are left out: Wilson intervals and tests of proportions do not
 // apply to visits per member month.
-func equity(r *metric.Report, opt metric.EquityOptions) (*metric.ReportEquity, error) {
+func equity(r *metric.Report, rule cli.ReferenceRule) (*metric.ReportEquity, error) {
+	if err := rule.Check(r); err != nil {
+		return nil, err
+	}
 	out := &metric.ReportEquity{}
 	for _, m := range r.Measures {
 		if m.Scoring != "proportion" {
 			continue
 		}
-		o := opt
-		o.Reference.LowerIsBetter = m.LowerIsBetter()
-		if o.ByStratifier != nil {
-			o.ByStratifier = map[string]metric.Reference{}
-			for k, v := range opt.ByStratifier {
-				v.LowerIsBetter = m.LowerIsBetter()
-				o.ByStratifier[k] = v
+		opt := metric.EquityOptions{ByStratifier: map[string]metric.Reference{}}
+		for _, g := range m.Groups {
+			for si := range g.Stratifiers {
+				st := &g.Stratifiers[si]
+				opt.ByStratifier[st.ID] = rule.For(st, m.LowerIsBetter())
 			}
 		}
 		one := &metric.Report{Measures: []metric.MeasureResult{m}}
-		e, err := one.Equity(o)
+		e, err := one.Equity(opt)
 		if err != nil {
 			return nil, err
 		}
@@ -127,16 +95,6 @@ func maskEquity(e *metric.ReportEquity, pub *metric.PublishedReport) publishedEq
 		}
 	}
 	return out
-}
-
-// suppression gathers the sums the measures declare between their rows.
-func suppression(ms []*dsl.Measure, threshold int64) metric.SuppressionOptions {
-	opt := metric.SuppressionOptions{Threshold: threshold}
-	for _, m := range ms {
-		opt.GroupSums = append(opt.GroupSums, m.GroupSums()...)
-		opt.Relations = append(opt.Relations, m.Relations()...)
-	}
-	return opt
 }
 
 func writeJSON(dir, name string, v any) error {

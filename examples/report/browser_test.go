@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/caremetrics/caremetrics/examples/internal/cli"
 	"github.com/caremetrics/caremetrics/metric"
 )
 
@@ -222,7 +223,7 @@ func expectedMarks(t *testing.T, c config) (svgs, dots int) {
 	t.Helper()
 	r, err := evaluate(context.Background(), c)
 	require.NoError(t, err)
-	pub, err := metric.Suppress(r, metric.SuppressionOptions{Threshold: c.suppress})
+	pub, err := metric.Suppress(r, cli.SuppressionOptions(declaringSums(r), r, c.suppress))
 	require.NoError(t, err)
 	shown := func(cl metric.Cells) int {
 		if cl.Rate.Suppressed == metric.NotSuppressed && cl.Rate.Value.Defined {

@@ -29,6 +29,7 @@ import (
 	"github.com/caremetrics/caremetrics/dsl"
 	"github.com/caremetrics/caremetrics/eval"
 	"github.com/caremetrics/caremetrics/examples/internal/cli"
+	"github.com/caremetrics/caremetrics/measures"
 	"github.com/caremetrics/caremetrics/metric"
 )
 
@@ -106,7 +107,7 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) error {
 	case c.suppress < 0:
 		return fmt.Errorf("-suppress %d: want 0 (off) or a threshold such as 11", c.suppress)
 	}
-	ref, err := parseReference(c.reference)
+	ref, err := cli.ParseReference(c.reference)
 	if err != nil {
 		return err
 	}
@@ -130,7 +131,7 @@ func run(ctx context.Context, c config, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stderr, "report: warning:", w)
 		}
 	}
-	p, err := build(r, options{title: c.title, source: source, threshold: c.suppress, reference: ref, benchmarks: bm})
+	p, err := build(r, options{title: c.title, source: source, threshold: c.suppress, sums: declaringSums(r), reference: ref, benchmarks: bm})
 	if err != nil {
 		return err
 	}
@@ -203,4 +204,22 @@ func readReport(path string) (*metric.Report, error) {
 	}
 	r.Finalize()
 	return &r, nil
+}
+
+// declaringSums returns the shipped measures of the report, whose YAML
+// declares the sums between rows that suppression must protect (dental's
+// age groups add up to its total). A report of other measures declares
+// none.
+func declaringSums(r *metric.Report) []*dsl.Measure {
+	all, err := measures.Load(nil)
+	if err != nil {
+		return nil // the shipped measures are embedded: cannot fail in a built binary
+	}
+	var out []*dsl.Measure
+	for _, m := range all {
+		if r.Measure(m.ID()) != nil {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/caremetrics/caremetrics/dsl"
+	"github.com/caremetrics/caremetrics/examples/internal/cli"
 	"github.com/caremetrics/caremetrics/metric"
 )
 
@@ -14,8 +16,11 @@ type options struct {
 	title, source string
 	// threshold is the small-cell threshold of metric.Suppress; 0 turns
 	// suppression off.
-	threshold  int64
-	reference  referenceRule
+	threshold int64
+	// sums are the sums between rows the measures declare, which
+	// suppression protects.
+	sums       []*dsl.Measure
+	reference  cli.ReferenceRule
 	benchmarks benchmarks
 }
 
@@ -93,16 +98,16 @@ type cells struct {
 // hidden stratum, or indices that include it, would reveal it), and lays
 // out the charts.
 func build(r *metric.Report, opt options) (*page, error) {
-	if err := opt.reference.check(r); err != nil {
+	if err := opt.reference.Check(r); err != nil {
 		return nil, err
 	}
-	pub, err := publish(r, opt.threshold)
+	pub, err := publish(r, opt.threshold, opt.sums)
 	if err != nil {
 		return nil, err
 	}
 	p := &page{
 		Title: opt.title, Source: opt.source, Threshold: opt.threshold,
-		Reference:  opt.reference.describe(),
+		Reference:  opt.reference.Describe(),
 		Confidence: fmt.Sprintf("%g%%", 100*metric.DefaultConfidence),
 	}
 	if opt.threshold > 0 {
@@ -134,11 +139,11 @@ func build(r *metric.Report, opt options) (*page, error) {
 	return p, nil
 }
 
-// publish suppresses small cells with metric.Suppress, or, for threshold
-// 0, publishes every count.
-func publish(r *metric.Report, threshold int64) (*metric.PublishedReport, error) {
+// publish suppresses small cells with metric.Suppress, protecting the
+// sums the measures declare, or, for threshold 0, publishes every count.
+func publish(r *metric.Report, threshold int64, sums []*dsl.Measure) (*metric.PublishedReport, error) {
 	if threshold > 0 {
-		return metric.Suppress(r, metric.SuppressionOptions{Threshold: threshold})
+		return metric.Suppress(r, cli.SuppressionOptions(sums, r, threshold))
 	}
 	row := func(c metric.Counts) metric.Cells {
 		n := c.Denominator - c.DenominatorExclusion - c.DenominatorException
@@ -398,7 +403,7 @@ func buildStrata(m *metric.MeasureResult, g *metric.Group, pg *metric.PublishedG
 			}
 			b.stats = append(b.stats, s)
 		}
-		ref := opt.reference.forStratifier(st, m.LowerIsBetter())
+		ref := opt.reference.For(st, m.LowerIsBetter())
 		var totalCounts metric.Counts
 		if total.published {
 			totalCounts = metric.Counts{Denominator: total.den, Numerator: total.num}

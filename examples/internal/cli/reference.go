@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -8,10 +8,11 @@ import (
 	"github.com/caremetrics/caremetrics/metric"
 )
 
-// referenceRule is the parsed -reference flag: a default kind, an optional
+// ReferenceRule is the parsed -reference flag of the commands that compute
+// equity statistics: a default kind, an optional
 // stratum name used by every stratifier that has such a stratum, and named
 // strata per stratifier. It becomes one metric.Reference per stratifier.
-type referenceRule struct {
+type ReferenceRule struct {
 	kind metric.ReferenceKind
 	// name is a bare NAME: the stratum of that single value, wherever one
 	// exists.
@@ -21,12 +22,12 @@ type referenceRule struct {
 	order []string // by's keys in flag order
 }
 
-// parseReference parses "largest", "best", "overall", a stratum NAME, or
+// ParseReference parses "largest", "best", "overall", a stratum NAME, or
 // comma-separated STRATIFIER=NAME pairs with at most one default among
 // the others. A cross stratifier's values are joined with "|"
 // (race×language=white|en).
-func parseReference(s string) (referenceRule, error) {
-	r := referenceRule{kind: metric.ReferenceLargest, by: map[string][]string{}}
+func ParseReference(s string) (ReferenceRule, error) {
+	r := ReferenceRule{kind: metric.ReferenceLargest, by: map[string][]string{}}
 	haveKind := false
 	for _, tok := range strings.Split(s, ",") {
 		tok = strings.TrimSpace(tok)
@@ -62,10 +63,10 @@ func parseReference(s string) (referenceRule, error) {
 	return r, nil
 }
 
-// check reports a named stratifier or stratum that the report does not
+// Check reports a named stratifier or stratum that the report does not
 // have, so that a misspelt name does not silently fall back to the
 // default.
-func (r referenceRule) check(rep *metric.Report) error {
+func (r ReferenceRule) Check(rep *metric.Report) error {
 	ids := map[string]bool{}
 	var idOrder []string
 	found := map[string]bool{}
@@ -101,8 +102,8 @@ func (r referenceRule) check(rep *metric.Report) error {
 	return nil
 }
 
-// forStratifier returns the reference of stratifier st of a measure.
-func (r referenceRule) forStratifier(st *metric.Stratifier, lowerIsBetter bool) metric.Reference {
+// For returns the reference of stratifier st of a measure.
+func (r ReferenceRule) For(st *metric.Stratifier, lowerIsBetter bool) metric.Reference {
 	if v, ok := r.by[st.ID]; ok {
 		return metric.Reference{Kind: metric.ReferenceNamed, Values: v}
 	}
@@ -112,8 +113,8 @@ func (r referenceRule) forStratifier(st *metric.Stratifier, lowerIsBetter bool) 
 	return metric.Reference{Kind: r.kind, LowerIsBetter: lowerIsBetter}
 }
 
-// describe says in words how the page's references are chosen.
-func (r referenceRule) describe() string {
+// Describe says in words how the page's references are chosen.
+func (r ReferenceRule) Describe() string {
 	var parts []string
 	for _, id := range r.order {
 		parts = append(parts, fmt.Sprintf("%s: %s", id, strings.Join(r.by[id], " × ")))
