@@ -40,7 +40,9 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/direct"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
@@ -54,7 +56,7 @@ type options struct {
 	buckets                    int
 	list, measureDir, valueSet string
 	year, workers              int
-	strict, stage              bool
+	strict, stage, verbose     bool
 }
 
 func main() {
@@ -69,8 +71,14 @@ func main() {
 	flag.IntVar(&o.year, "year", 0, "measurement year (default: each measure's own period)")
 	flag.IntVar(&o.workers, "workers", 0, "parallel evaluation goroutines per partition (default GOMAXPROCS)")
 	flag.BoolVar(&o.strict, "strict", false, "fail when any row is set aside (e.g. events of unknown members)")
+	flag.BoolVar(&o.verbose, "v", false, "print the runner's progress messages")
 	flag.BoolVar(&o.stage, "stage", false, "copy each shard into a worker-local temporary directory before loading (always done for paths with a scheme)")
 	flag.Parse()
+	if !o.verbose {
+		// prism reports every job state change at level info; Init sets
+		// the logger up with this level.
+		beamlog.LogLevel = "warn"
+	}
 	// In a worker process (a runner starting this binary with -worker),
 	// Init runs the SDK harness and does not return.
 	beam.Init()
@@ -100,8 +108,43 @@ func run(ctx context.Context, o options) error {
 	if runner == "" {
 		runner = "prism"
 	}
-	_, err = beam.Run(ctx, runner, p)
-	return err
+	pr, err := beam.Run(ctx, runner, p)
+	if err != nil {
+		return err
+	}
+	if pr != nil {
+		summarize(pr.Metrics())
+	}
+	return nil
+}
+
+// summarize prints the pipeline's counters: partitions, members, events
+// and the time spent in partitions (loading and evaluating).
+func summarize(m metrics.Results) {
+	q := m.AllMetrics()
+	var partitions, members, events int64
+	for _, c := range q.Counters() {
+		switch c.Namespace() + "/" + c.Name() {
+		case "caremetrics/partitions":
+			partitions += c.Result()
+		case "caremetrics/members":
+			members += c.Result()
+		case "caremetrics/events":
+			events += c.Result()
+		}
+	}
+	var d metrics.DistributionValue
+	for _, r := range q.Distributions() {
+		if r.Namespace() == "caremetrics" && r.Name() == "partition_ms" {
+			v := r.Result()
+			d.Count, d.Sum, d.Max = d.Count+v.Count, d.Sum+v.Sum, max(d.Max, v.Max)
+		}
+	}
+	if partitions == 0 {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "evaluated %d members, %d events in %d partitions; in partitions %d ms (longest %d ms)\n",
+		members, events, partitions, d.Sum, d.Max)
 }
 
 // newConfig checks the options and reads what travels with the pipeline:

@@ -319,7 +319,7 @@ func encodeChunk(ctx context.Context, u unitRef, batch int, rec arrow.RecordBatc
 	tag[0] = byte(u.Table)
 	binary.BigEndian.PutUint64(tag[1:], uint64(u.Index)<<44|uint64(u.Unit)<<20|uint64(batch))
 	buf.Write(tag[:])
-	w := ipc.NewWriter(&buf, ipc.WithSchema(part.Schema()))
+	w := ipc.NewWriter(&buf, ipc.WithSchema(part.Schema()), ipc.WithLZ4())
 	if err := w.Write(part); err != nil {
 		return nil, err
 	}
