@@ -261,6 +261,14 @@ func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) 
 		}
 		parts[i] = newPart(s.table, s.name, cfg.req)
 		g.Go(func() error {
+			// A reader that panics on a corrupt file (arrow-go's Parquet
+			// footer and flatbuffers decoding do) fails this source
+			// instead of the process.
+			defer func() {
+				if r := recover(); r != nil {
+					errs[i] = &DataError{File: s.name, Table: s.table.String(), RowGroup: -1, Msg: fmt.Sprintf("corrupt file: the reader failed: %v", r)}
+				}
+			}()
 			// Data errors do not cancel the other sources, so the error
 			// returned is always that of the first failing source.
 			rows[i], errs[i] = s.read(gctx, &cfg, parts[i])

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // readerSource reads an in-memory RecordReader, which stays the caller's.
@@ -30,32 +31,52 @@ func ipcSource(t tableKind, path string) source {
 			return 0, err
 		}
 		defer f.Close()
-		var magic [6]byte
-		n, _ := io.ReadFull(f, magic[:])
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return 0, err
-		}
-		fail := func(err error) (int64, error) {
+		br, closeReader, err := openIPC(f, cfg.mem)
+		if err != nil {
+			if errors.Is(err, errEmptyIPC) {
+				return 0, &DataError{File: path, Table: t.String(), RowGroup: -1, Msg: "empty file: no schema"}
+			}
 			return 0, &DataError{File: path, Table: t.String(), RowGroup: -1, Msg: fmt.Sprintf("invalid Arrow IPC data: %v", err), err: err}
 		}
-		if n == 0 {
-			return 0, &DataError{File: path, Table: t.String(), RowGroup: -1, Msg: "empty file: no schema"}
-		}
-		if bytes.Equal(magic[:n], []byte("ARROW1")) {
-			fr, err := ipc.NewFileReader(f, ipc.WithAllocator(cfg.mem))
-			if err != nil {
-				return fail(err)
-			}
-			defer fr.Close()
-			return readRecords(ctx, t, path, &fileRecords{fr: fr}, p, nil, 0)
-		}
-		sr, err := ipc.NewReader(f, ipc.WithAllocator(cfg.mem))
-		if err != nil {
-			return fail(err)
-		}
-		defer sr.Release()
-		return readRecords(ctx, t, path, sr, p, nil, 0)
+		defer closeReader()
+		return readRecords(ctx, t, path, br, p, nil, 0)
 	}}
+}
+
+var errEmptyIPC = errors.New("empty file: no schema")
+
+// openIPC opens an Arrow IPC file or stream, told apart by the file
+// format's magic bytes, after checking its schema (checkIPCSchema). The
+// caller calls closeReader when done.
+func openIPC(f *os.File, mem memory.Allocator) (_ batchReader, closeReader func(), err error) {
+	var magic [6]byte
+	n, _ := io.ReadFull(f, magic[:])
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, nil, err
+	}
+	if n == 0 {
+		return nil, nil, errEmptyIPC
+	}
+	isFile := bytes.Equal(magic[:n], []byte("ARROW1"))
+	info, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkIPCSchema(f, info.Size(), isFile); err != nil {
+		return nil, nil, err
+	}
+	if isFile {
+		fr, err := ipc.NewFileReader(f, ipc.WithAllocator(mem))
+		if err != nil {
+			return nil, nil, err
+		}
+		return &fileRecords{fr: fr}, func() { fr.Close() }, nil
+	}
+	sr, err := ipc.NewReader(f, ipc.WithAllocator(mem))
+	if err != nil {
+		return nil, nil, err
+	}
+	return sr, sr.Release, nil
 }
 
 // batchReader is the part of array.RecordReader that readRecords uses.

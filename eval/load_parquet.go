@@ -87,7 +87,7 @@ func parquetMetadata(path string) (_ *metadata.FileMetaData, err error) {
 // whose extra columns are attributes); offset is the number of rows in the
 // file before the first of rgs, for row numbers in errors.
 func parquetSource(t tableKind, path string, rgs []int, offset int64) source {
-	return source{table: t, name: path, read: func(ctx context.Context, cfg *loadConfig, p part) (int64, error) {
+	return source{table: t, name: path, read: func(ctx context.Context, cfg *loadConfig, p part) (rows int64, err error) {
 		f, err := os.Open(path)
 		if err != nil {
 			return 0, err
@@ -96,12 +96,24 @@ func parquetSource(t tableKind, path string, rgs []int, offset int64) source {
 		fail := func(err error) (int64, error) {
 			return 0, &DataError{File: path, Table: t.String(), RowGroup: -1, Msg: fmt.Sprintf("invalid Parquet file: %v", err), err: err}
 		}
+		// arrow-go panics on some corrupt footers and pages.
+		stage := "footer"
+		defer func() {
+			if r := recover(); r != nil {
+				rows, err = fail(fmt.Errorf("corrupt %s: %v", stage, r))
+			}
+		}()
 		pf, err := file.NewParquetReader(f, file.WithReadProps(parquet.NewReaderProperties(cfg.mem)))
 		if err != nil {
 			return fail(err)
 		}
+		stage = "data"
 		defer pf.Close()
-		props := pqarrow.ArrowReadProperties{BatchSize: parquetBatchRows, Parallel: true}
+		// Not Parallel: pqarrow's column goroutines would be out of reach
+		// of the recover that turns a panic on a corrupt page into an
+		// error, and row groups are sources of their own already, read on
+		// every core.
+		props := pqarrow.ArrowReadProperties{BatchSize: parquetBatchRows}
 		if t == tEvents {
 			// Low-cardinality text columns come back as dictionaries: the
 			// loader maps each dictionary entry once instead of each row.

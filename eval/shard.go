@@ -2,7 +2,6 @@ package eval
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -442,31 +441,15 @@ func (p *partitioner) ipcFile(path string) (int64, error) {
 		return 0, err
 	}
 	defer f.Close()
-	fail := func(err error) (int64, error) {
+	br, closeReader, err := openIPC(f, p.cfg.mem)
+	if err != nil {
+		if errors.Is(err, errEmptyIPC) {
+			return 0, p.dataErr(path, 0, "", "empty file: no schema")
+		}
 		return 0, &DataError{File: path, Table: p.table.String(), RowGroup: -1, Msg: fmt.Sprintf("invalid Arrow IPC data: %v", err), err: err}
 	}
-	var magic [6]byte
-	k, _ := io.ReadFull(f, magic[:])
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return 0, err
-	}
-	if k == 0 {
-		return 0, p.dataErr(path, 0, "", "empty file: no schema")
-	}
-	if bytes.Equal(magic[:k], []byte("ARROW1")) {
-		fr, err := ipc.NewFileReader(f, ipc.WithAllocator(p.cfg.mem))
-		if err != nil {
-			return fail(err)
-		}
-		defer fr.Close()
-		return p.records(path, &fileRecords{fr: fr}, nil)
-	}
-	sr, err := ipc.NewReader(f, ipc.WithAllocator(p.cfg.mem))
-	if err != nil {
-		return fail(err)
-	}
-	defer sr.Release()
-	return p.records(path, sr, nil)
+	defer closeReader()
+	return p.records(path, br, nil)
 }
 
 // records routes the record batches of an Arrow source to the shards.
