@@ -67,7 +67,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "", "directory for report.json and rates.csv")
 	flag.StringVar(&o.list, "measures", "all", "comma-separated measure ids, or all")
 	flag.StringVar(&o.measureDir, "measure-dir", "", "directory of your own measure YAML files, shipped to the workers inside the pipeline (default: the shipped measures)")
-	flag.StringVar(&o.valueSet, "valuesets", "", "directory of value-set files replacing shipped sets of the same name, shipped to the workers inside the pipeline")
+	flag.StringVar(&o.valueSet, "valuesets", "", "directory of value-set files replacing shipped sets of the same name, shipped to the workers inside the pipeline; a URL (gs://...) is read by each worker instead")
 	flag.IntVar(&o.year, "year", 0, "measurement year (default: each measure's own period)")
 	flag.IntVar(&o.workers, "workers", 0, "parallel evaluation goroutines per partition (default GOMAXPROCS)")
 	flag.BoolVar(&o.strict, "strict", false, "fail when any row is set aside (e.g. events of unknown members)")
@@ -172,7 +172,9 @@ func newConfig(ctx context.Context, o options) (config, error) {
 			return config{}, err
 		}
 	}
-	if o.valueSet != "" {
+	if strings.Contains(o.valueSet, "://") {
+		c.Spec.ValueSetsURL = o.valueSet
+	} else if o.valueSet != "" {
 		if c.Spec.ValueSets, err = readTree(o.valueSet); err != nil {
 			return config{}, err
 		}
@@ -188,7 +190,7 @@ func newConfig(ctx context.Context, o options) (config, error) {
 	if err != nil {
 		return config{}, err
 	}
-	if _, err := c.Spec.compile(); err != nil {
+	if _, err := c.Spec.compile(ctx); err != nil {
 		return config{}, err
 	}
 	return c, nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -23,13 +24,18 @@ import (
 // holds a user's measure directory (measure YAML, value sets, libraries),
 // read at pipeline construction and shipped inside the DoFn, so that
 // workers need no access to the launcher's disk. ValueSets holds a
-// value-set directory (a licensed one) the same way. Attrs declares the
-// data's extra member columns, read at construction from the first shard.
+// value-set directory (a licensed one) the same way; ValueSetsURL instead
+// names one on storage every worker reads (gs://..., any scheme of Beam's
+// filesystem registered in the binary), fetched once per DoFn instance in
+// Setup: for value sets too large to travel inside the pipeline graph.
+// Attrs declares the data's extra member columns, read at construction
+// from the first shard.
 type measureSpec struct {
-	IDs       []string                `json:"ids,omitempty"`
-	Files     map[string][]byte       `json:"files,omitempty"`
-	ValueSets map[string][]byte       `json:"value_sets,omitempty"`
-	Attrs     map[string]dsl.AttrKind `json:"attrs,omitempty"`
+	IDs          []string                `json:"ids,omitempty"`
+	Files        map[string][]byte       `json:"files,omitempty"`
+	ValueSets    map[string][]byte       `json:"value_sets,omitempty"`
+	ValueSetsURL string                  `json:"value_sets_url,omitempty"`
+	Attrs        map[string]dsl.AttrKind `json:"attrs,omitempty"`
 	// Year, when not 0, evaluates every measure over that calendar year
 	// instead of its own period.
 	Year int `json:"year,omitempty"`
@@ -39,12 +45,18 @@ type measureSpec struct {
 // written to temporary directories and loaded as measures.LoadDir and
 // dsl.LoadValueSetsDir load them, so that a measure compiles on a worker
 // exactly as it does on the launcher, with the same errors.
-func (s *measureSpec) compile() ([]*dsl.Measure, error) {
+func (s *measureSpec) compile(ctx context.Context) ([]*dsl.Measure, error) {
 	opts := []dsl.Option{dsl.WithAttributes(s.Attrs)}
-	if len(s.ValueSets) > 0 {
-		dir, err := writeTree(s.ValueSets)
+	if len(s.ValueSets) > 0 || s.ValueSetsURL != "" {
+		var dir string
+		var err error
+		if s.ValueSetsURL != "" {
+			dir, err = stage(ctx, s.ValueSetsURL)
+		} else {
+			dir, err = writeTree(s.ValueSets)
+		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("value sets: %w", err)
 		}
 		defer os.RemoveAll(dir)
 		sets, err := dsl.LoadValueSetsDir(dir)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/memfs"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
 	"github.com/caremetrics/caremetrics/dsl"
@@ -35,10 +38,10 @@ var sample = filepath.Join("..", "..", "testdata", "sample")
 // wholeReport evaluates every shipped measure over the data directory in
 // one process and returns report.json and rates.csv as the examples write
 // them.
-func wholeReport(t *testing.T, dir string) (report, rates []byte) {
+func wholeReport(t *testing.T, dir string, opts ...dsl.Option) (report, rates []byte) {
 	t.Helper()
 	ctx := context.Background()
-	ms, err := measures.Load(nil)
+	ms, err := measures.Load(nil, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +105,75 @@ func TestPipelineEqualsWhole(t *testing.T) {
 			sameBytes(t, "rates.csv", wantRates, readFile(t, filepath.Join(tc.o.out, "rates.csv")))
 		})
 	}
+
+	// Value sets replacing shipped sets by name (here the shipped files
+	// themselves: sets of one name in several files then become one):
+	// shipped inside the pipeline, or read from storage by each worker.
+	vsDir := filepath.Join("..", "..", "measures", "valuesets")
+	sets, err := dsl.LoadValueSetsDir(vsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantReport, wantRates = wholeReport(t, sample, dsl.WithValueSets(sets...))
+	t.Run("valuesets", func(t *testing.T) {
+		o := options{shards: shards, valueSet: vsDir, list: "all", out: filepath.Join(tmp, "out-valuesets")}
+		if err := run(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		sameBytes(t, "report.json", wantReport, readFile(t, filepath.Join(o.out, "report.json")))
+	})
+	// Shards, value sets and output on storage that workers reach through
+	// Beam's filesystem (memfs:// here, gs:// on a cluster): shards are
+	// staged to a local directory, the value sets are fetched in Setup.
+	t.Run("storage", func(t *testing.T) {
+		dirs, err := eval.ShardDirs(shards)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := config{Out: "memfs://out", Spec: measureSpec{ValueSetsURL: "memfs://valuesets", Attrs: mustAttrs(t, dirs[0])}}
+		for i, d := range dirs {
+			c.Shards = append(c.Shards, fmt.Sprintf("memfs://shards/%d", i))
+			copyToMemfs(t, d, c.Shards[i])
+		}
+		copyToMemfs(t, vsDir, "memfs://valuesets")
+		p, s := beam.NewPipelineWithRoot()
+		if err := build(s, c); err != nil {
+			t.Fatal(err)
+		}
+		if err := ptest.Run(p); err != nil {
+			t.Fatal(err)
+		}
+		sameBytes(t, "report.json", wantReport, readMemfs(t, "memfs://out/report.json"))
+		sameBytes(t, "rates.csv", wantRates, readMemfs(t, "memfs://out/rates.csv"))
+	})
+}
+
+func copyToMemfs(t *testing.T, dir, url string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if !e.IsDir() {
+			memfs.Write(url+"/"+e.Name(), readFile(t, filepath.Join(dir, e.Name())))
+		}
+	}
+}
+
+func readMemfs(t *testing.T, url string) []byte {
+	t.Helper()
+	ctx := context.Background()
+	r, err := memfs.New(ctx).OpenRead(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestMergeOrderIndependent evaluates 7 shards of the sample with rows set
@@ -131,7 +203,7 @@ func TestMergeOrderIndependent(t *testing.T) {
 	}
 
 	fn := &evalShardFn{Spec: measureSpec{Attrs: mustAttrs(t, dirs[0])}}
-	if err := fn.Setup(); err != nil {
+	if err := fn.Setup(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var parts [][]byte
@@ -228,14 +300,14 @@ groups:
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	ms, err := back.compile()
+	ms, err := back.compile(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ms) != 1 || ms[0].ID() != "tiny" {
 		t.Fatalf("compiled %d measures, want tiny", len(ms))
 	}
-	if _, err := (&measureSpec{Files: map[string][]byte{"../x.yaml": nil}}).compile(); err == nil {
+	if _, err := (&measureSpec{Files: map[string][]byte{"../x.yaml": nil}}).compile(context.Background()); err == nil {
 		t.Error("a file outside the directory compiled")
 	}
 }

@@ -360,8 +360,8 @@ type evalBucketFn struct {
 	e *evaluator
 }
 
-func (f *evalBucketFn) Setup() (err error) {
-	f.e, err = newEvaluator(&f.Spec, f.Workers, f.Strict)
+func (f *evalBucketFn) Setup(ctx context.Context) (err error) {
+	f.e, err = newEvaluator(ctx, &f.Spec, f.Workers, f.Strict)
 	return err
 }
 

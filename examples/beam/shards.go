@@ -49,8 +49,8 @@ type evalShardFn struct {
 	e *evaluator
 }
 
-func (f *evalShardFn) Setup() (err error) {
-	f.e, err = newEvaluator(&f.Spec, f.Workers, f.Strict)
+func (f *evalShardFn) Setup(ctx context.Context) (err error) {
+	f.e, err = newEvaluator(ctx, &f.Spec, f.Workers, f.Strict)
 	return err
 }
 
@@ -96,8 +96,8 @@ type evaluator struct {
 	opts []eval.Option
 }
 
-func newEvaluator(spec *measureSpec, workers int, strict bool) (*evaluator, error) {
-	ms, err := spec.compile()
+func newEvaluator(ctx context.Context, spec *measureSpec, workers int, strict bool) (*evaluator, error) {
+	ms, err := spec.compile(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -121,8 +121,9 @@ func (e *evaluator) evaluate(ctx context.Context, data *eval.Data) ([]byte, erro
 	return json.Marshal(newPartial(res.Report, data.Reconciliation, len(data.Members), len(data.Events)))
 }
 
-// stage copies the data files at the top of dir, as Beam's filesystem lists
-// them, into a new temporary directory and returns it.
+// stage copies the files at the top of dir, as Beam's filesystem lists them
+// (but names starting with "_" or "."), into a new temporary directory and
+// returns it.
 func stage(ctx context.Context, dir string) (string, error) {
 	fsys, err := filesystem.New(ctx, dir)
 	if err != nil {
