@@ -122,7 +122,7 @@ func run(ctx context.Context, o options) error {
 // and the time spent in partitions (loading and evaluating).
 func summarize(m metrics.Results) {
 	q := m.AllMetrics()
-	var partitions, members, events int64
+	var partitions, members, events, shuffled int64
 	for _, c := range q.Counters() {
 		switch c.Namespace() + "/" + c.Name() {
 		case "caremetrics/partitions":
@@ -131,6 +131,8 @@ func summarize(m metrics.Results) {
 			members += c.Result()
 		case "caremetrics/events":
 			events += c.Result()
+		case "caremetrics/shuffled_bytes":
+			shuffled += c.Result()
 		}
 	}
 	var d metrics.DistributionValue
@@ -145,6 +147,9 @@ func summarize(m metrics.Results) {
 	}
 	fmt.Fprintf(os.Stderr, "evaluated %d members, %d events in %d partitions; in partitions %d ms (longest %d ms)\n",
 		members, events, partitions, d.Sum, d.Max)
+	if shuffled > 0 {
+		fmt.Fprintf(os.Stderr, "row chunks shuffled: %d bytes\n", shuffled)
+	}
 }
 
 // newConfig checks the options and reads what travels with the pipeline:

@@ -271,6 +271,7 @@ func (f *readUnitFn) ProcessElement(ctx context.Context, u unitRef, emit func(in
 				if err != nil {
 					return fmt.Errorf("%s: %w", u.Path, err)
 				}
+				shuffledBytes.Inc(ctx, int64(len(chunk)))
 				emit(b, chunk)
 			}
 			batch++

@@ -26,6 +26,7 @@ var (
 	membersCounter    = beam.NewCounter("caremetrics", "members")
 	eventsCounter     = beam.NewCounter("caremetrics", "events")
 	evalMillis        = beam.NewDistribution("caremetrics", "partition_ms")
+	shuffledBytes     = beam.NewCounter("caremetrics", "shuffled_bytes")
 )
 
 // evalShardFn evaluates one member shard, a directory of members,
