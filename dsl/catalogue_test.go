@@ -81,6 +81,9 @@ var compileCatalogue = map[string][]compileCase{
 		{name: "second document", src: head + group + "---\nid: other\n",
 			want:    "m.yaml:7:1: a measure file holds one YAML document",
 			pending: "a second YAML document is silently ignored"},
+		{name: "lone carriage returns", src: "id: m\ntitle: M\nperiod: {start: 2025-01-01,\rend: 2025-12-31}\nvaluesets: [vs.yaml]\ndefine:\n  a: exists(events(\"DTap Vaccine\"))\n" + group,
+			want:    `m.yaml:7:20: define.a: unknown value set "DTap Vaccine" (did you mean "DTaP Vaccine"?)`,
+			pending: "YAML counts a lone \\r as a line break, the compiler's expression positions do not: m.yaml:8:14 (the line and column of other text)"},
 		{name: "duplicate top-level key", src: head + "title: Again\n" + group,
 			want: `m.yaml:5:1: title: duplicate key "title"`},
 	},
@@ -224,6 +227,11 @@ var compileCatalogue = map[string][]compileCase{
 		{name: "unknown group in a stratifier", src: head + group + "stratifiers:\n  sex: {expr: category(\"sex\"), groups: [h]}\n",
 			want: `m.yaml:8:41: stratifiers.sex.groups: unknown group "h"`},
 	},
+	"valid measures that do not compile": {
+		{name: "filter as an argument", src: head + "define:\n  a: exists(filter(events(\"DTaP Vaccine\"), {#.date >= period_start}))\n" + group,
+			want:    "",
+			pending: "filter's result passed to any Events function fails to type-check: m.yaml:6:13: define.a: cannot use []interface {} as argument (type []dsl.EventRef) to call exists (as a whole define it compiles)"},
+	},
 	"defines": {
 		{name: "define uses itself", src: head + "define:\n  a: a || true\n" + group,
 			want: "m.yaml:6:3: define.a: defines depend on each other: a -> a"},
@@ -262,7 +270,7 @@ func checkCompileError(t *testing.T, err error, want, pending string) {
 		t.Logf("got:\n%v", err)
 	}
 	if pending != "" {
-		if err != nil && err.Error() == want {
+		if err != nil && err.Error() == want || err == nil && want == "" {
 			t.Fatalf("fixed: remove pending %q", pending)
 		}
 		t.Skip("library fix pending: " + pending)
