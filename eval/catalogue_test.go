@@ -209,7 +209,7 @@ var dataCatalogue = map[string][]dataCase{
 			want: "enrollment.parquet: column end_date: missing required column"},
 		{name: "column names in upper case", files: []catFile{csvFile("members.csv", "MEMBER_ID,BIRTH_DATE\nM1,2010-03-04\n")},
 			want:    `members.csv: column member_id: missing required column (column names are lower case: found "MEMBER_ID")`,
-			pending: `a header in another case reads as if the column were absent: members.csv: column member_id: missing required column`},
+			pending: `a header in upper case reads as if the column were absent: members.csv: column member_id: missing required column`},
 	},
 	"wrong arrow types": {
 		{name: "parquet birth_date as text", files: []catFile{parquetFile("members.parquet",
