@@ -463,3 +463,40 @@ func listColumns(t *testing.T, rec arrow.RecordBatch) arrow.RecordBatch {
 	}
 	return out
 }
+
+// BenchmarkMerge merges the partial of one shard of the sample, as JSON,
+// into an accumulator: the combiner's cost per partition.
+func BenchmarkMerge(b *testing.B) {
+	ctx := context.Background()
+	tmp := b.TempDir()
+	if _, err := eval.PartitionDir(ctx, sample, tmp, 2); err != nil {
+		b.Fatal(err)
+	}
+	dirs, err := eval.ShardDirs(tmp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	attrs, err := attributes(ctx, dirs[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	fn := &evalShardFn{Spec: measureSpec{Attrs: attrs}}
+	if err := fn.Setup(ctx); err != nil {
+		b.Fatal(err)
+	}
+	part, err := fn.evaluate(ctx, dirs[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	acc, err := mergeFn{}.AddInput(mergeFn{}.CreateAccumulator(), part)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(part)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := (mergeFn{}).AddInput(acc, part); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
