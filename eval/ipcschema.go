@@ -1,10 +1,15 @@
 package eval
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 )
 
 // checkIPCSchema reads the schema of an Arrow IPC file (the footer) or
@@ -197,4 +202,64 @@ func fbVector(buf []byte, t, slot int) (n, pos int, err error) {
 	}
 	n, err = u32(buf, v)
 	return n, v + 4, err
+}
+
+// checkStoredArrowSchema checks the Arrow schema a Parquet writer may
+// store in the footer (key ARROW:schema, an IPC schema message in base64),
+// which pqarrow decodes with the same unchecked allocations.
+func checkStoredArrowSchema(md *metadata.FileMetaData) error {
+	kv := md.KeyValueMetadata()
+	if kv == nil {
+		return nil
+	}
+	v := kv.FindValue("ARROW:schema")
+	if v == nil {
+		return nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(*v)
+	if err != nil {
+		if raw, err = base64.RawStdEncoding.DecodeString(*v); err != nil {
+			return fmt.Errorf("corrupt ARROW:schema metadata: %v", err)
+		}
+	}
+	if err := checkIPCSchema(bytes.NewReader(raw), int64(len(raw)), false); err != nil {
+		return fmt.Errorf("corrupt ARROW:schema metadata: %v", err)
+	}
+	return nil
+}
+
+// boundedAllocator refuses, by panicking (which the loader's recover turns
+// into a data error), one buffer larger than a file of size bytes could
+// hold: arrow-go allocates a message body at the length the stream claims
+// before reading it, so a corrupt length would otherwise end the process
+// out of memory. Compressed buffers may decompress to more than the file,
+// so the bound allows 255 times the file (LZ4's best ratio), and at least
+// 64 MiB, but never above 16 GiB for one buffer.
+type boundedAllocator struct {
+	memory.Allocator
+	max  int
+	size int64
+}
+
+func newBoundedAllocator(mem memory.Allocator, size int64) *boundedAllocator {
+	limit := min(max(64<<20, 255*size), 16<<30)
+	return &boundedAllocator{Allocator: mem, max: int(limit), size: size}
+}
+
+func (a *boundedAllocator) check(n int) {
+	if n > a.max || n < 0 {
+		panic(fmt.Sprintf("a buffer of %d bytes is claimed in a file of %d bytes", n, a.size))
+	}
+}
+
+// Allocate implements memory.Allocator.
+func (a *boundedAllocator) Allocate(n int) []byte {
+	a.check(n)
+	return a.Allocator.Allocate(n)
+}
+
+// Reallocate implements memory.Allocator.
+func (a *boundedAllocator) Reallocate(n int, b []byte) []byte {
+	a.check(n)
+	return a.Allocator.Reallocate(n, b)
 }

@@ -25,12 +25,19 @@ func readerSource(t tableKind, name string, rr array.RecordReader) source {
 // apart by the file format's magic bytes, not by the extension, because
 // .arrow and .feather are used for both.
 func ipcSource(t tableKind, path string) source {
-	return source{table: t, name: path, read: func(ctx context.Context, cfg *loadConfig, p part) (int64, error) {
+	return source{table: t, name: path, read: func(ctx context.Context, cfg *loadConfig, p part) (rows int64, err error) {
 		f, err := os.Open(path)
 		if err != nil {
 			return 0, err
 		}
 		defer f.Close()
+		// arrow-go panics on some corrupt flatbuffers, and
+		// boundedAllocator on a buffer no file this size could hold.
+		defer func() {
+			if r := recover(); r != nil {
+				rows, err = 0, &DataError{File: path, Table: t.String(), RowGroup: -1, Msg: fmt.Sprintf("invalid Arrow IPC data: corrupt data: %v", r)}
+			}
+		}()
 		br, closeReader, err := openIPC(f, cfg.mem)
 		if err != nil {
 			if errors.Is(err, errEmptyIPC) {
@@ -65,6 +72,7 @@ func openIPC(f *os.File, mem memory.Allocator) (_ batchReader, closeReader func(
 	if err := checkIPCSchema(f, info.Size(), isFile); err != nil {
 		return nil, nil, err
 	}
+	mem = newBoundedAllocator(mem, info.Size())
 	if isFile {
 		fr, err := ipc.NewFileReader(f, ipc.WithAllocator(mem))
 		if err != nil {

@@ -127,6 +127,9 @@ func parquetSource(t tableKind, path string, rgs []int, offset int64) source {
 				}
 			}
 		}
+		if err := checkStoredArrowSchema(pf.MetaData()); err != nil {
+			return fail(err)
+		}
 		fr, err := pqarrow.NewFileReader(pf, props, cfg.mem)
 		if err != nil {
 			return fail(err)

@@ -406,7 +406,7 @@ func (p *partitioner) csvFile(path string) (int64, error) {
 	}
 }
 
-func (p *partitioner) parquetFile(path string) (int64, error) {
+func (p *partitioner) parquetFile(path string) (rows int64, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
@@ -416,12 +416,22 @@ func (p *partitioner) parquetFile(path string) (int64, error) {
 	fail := func(err error) (int64, error) {
 		return 0, &DataError{File: path, Table: p.table.String(), RowGroup: -1, Msg: fmt.Sprintf("invalid Parquet file: %v", err), err: err}
 	}
+	// arrow-go panics on some corrupt footers and pages (see parquetSource).
+	defer func() {
+		if r := recover(); r != nil {
+			rows, err = fail(fmt.Errorf("corrupt data: %v", r))
+		}
+	}()
 	pf, err := file.NewParquetReader(f, file.WithReadProps(parquet.NewReaderProperties(mem)))
 	if err != nil {
 		return fail(err)
 	}
 	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(p.cfg.rows), Parallel: true}, mem)
+	if err := checkStoredArrowSchema(pf.MetaData()); err != nil {
+		return fail(err)
+	}
+	// Not Parallel, so that a panic on a corrupt page is recovered above.
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(p.cfg.rows)}, mem)
 	if err != nil {
 		return fail(err)
 	}
