@@ -422,7 +422,7 @@ func (c *checker) exprError(err error) {
 			msg = "unknown function " + name
 		}
 		if strings.HasPrefix(msg, "unknown name ") || strings.HasPrefix(msg, "unknown func") {
-			c.src.errs.Add(c.exprPos(fe.From), c.path, ErrUnknownName, "%s", msg)
+			c.src.errs.Add(c.exprPos(fe.From), c.path, ErrUnknownName, "%s%s", msg, c.didYouMean(msg))
 			return
 		}
 		code := ErrType
@@ -433,6 +433,38 @@ func (c *checker) exprError(err error) {
 		return
 	}
 	c.src.errorf(c.node, c.path, ErrSyntax, "%v", err)
+}
+
+// didYouMean suggests the nearest function for "unknown function f" and
+// the nearest name (defines, member attributes) for "unknown name n".
+func (c *checker) didYouMean(msg string) string {
+	var candidates []string
+	name, isFunc := strings.CutPrefix(msg, "unknown function ")
+	if isFunc {
+		for f := range functions {
+			candidates = append(candidates, f)
+		}
+		candidates = append(candidates, predicateBuiltins...)
+	} else {
+		name = strings.TrimPrefix(msg, "unknown name ")
+		for n := range memberNames {
+			candidates = append(candidates, n)
+		}
+		for n := range c.attrs {
+			candidates = append(candidates, n)
+		}
+		for _, d := range c.m.defines {
+			candidates = append(candidates, d.name)
+		}
+		for _, l := range c.lets {
+			candidates = append(candidates, l.name)
+		}
+	}
+	slices.Sort(candidates) // the same hint whatever the map order
+	if best := closest(name, candidates); best != "" {
+		return " (did you mean " + best + "?)"
+	}
+	return ""
 }
 
 // exprPos maps a rune offset inside the expression to a file position,

@@ -32,6 +32,6 @@ groups:
 		}
 	}
 	// Output:
-	// unknown-name demo.yaml:9:25: groups.g.initial_population: unknown name agee
+	// unknown-name demo.yaml:9:25: groups.g.initial_population: unknown name agee (did you mean age?)
 	// unknown-valueset demo.yaml:11:30: groups.g.numerator: unknown value set "Dental Preventve" (did you mean "Dental Preventive"?)
 }

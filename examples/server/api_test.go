@@ -65,8 +65,8 @@ func TestMeasures(t *testing.T) {
 		require.NoError(t, json.Unmarshal(body, &ans))
 		require.Len(t, ans.Errors, 2) // agee, and county undeclared
 		assert.Equal(t, compileError{Pos: "measure.yaml:11:25", File: "measure.yaml", Line: 11, Col: 25, Path: "groups.total.initial_population",
-			Code: "unknown-name", Message: "unknown name agee"}, ans.Errors[0])
-		assert.Equal(t, "measure.yaml:11:25: groups.total.initial_population: unknown name agee (and 1 more errors)", ans.Error)
+			Code: "unknown-name", Message: "unknown name agee (did you mean age?)"}, ans.Errors[0])
+		assert.Equal(t, "measure.yaml:11:25: groups.total.initial_population: unknown name agee (did you mean age?) (and 1 more errors)", ans.Error)
 	})
 	t.Run("value-set paths cannot escape", func(t *testing.T) {
 		for _, p := range []string{"../../../etc/passwd", "/etc/passwd", `..\x.yaml`} {
