@@ -87,7 +87,7 @@ func childRun(c config) (err error) {
 
 	// As examples/evaluate does for the shipped measures: compile them
 	// first, then load only the rows and columns they need.
-	ms, err := cli.LoadMeasures("all", "", "", nil)
+	ms, err := cli.LoadMeasures(c.measures, "", "", nil)
 	if err != nil {
 		return err
 	}

@@ -67,6 +67,7 @@ type config struct {
 	cpuProfile      string
 	memProfile      string
 	requirements    bool
+	measures        string
 	child           bool
 }
 
@@ -85,6 +86,7 @@ func main() {
 	fs.IntVar(&c.peerThreads, "peer-threads", 2, "DuckDB threads of the peer")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of our first run to this file")
 	fs.StringVar(&c.memProfile, "memprofile", "", "write an allocation profile of our first run to this file")
+	fs.StringVar(&c.measures, "measures", "all", "measures to run: all (every shipped measure, the benchmark's definition) or comma-separated ids, e.g. cis,cms117,cms2,cms74,dental,dsf to compare with earlier figures")
 	fs.BoolVar(&c.requirements, "requirements", true, "load only the rows and columns the measures need (eval.WithRequirements); false loads everything")
 	fs.BoolVar(&c.child, "child", false, "internal: perform one measured run in this process")
 	fs.Usage = func() {

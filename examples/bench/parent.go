@@ -184,7 +184,7 @@ func warmCache(dir string) (int64, error) {
 // runOurs runs this binary with -child and reads its result line.
 func runOurs(self string, c config, profile bool) (ourRun, error) {
 	args := []string{"-child", "-data", c.data, "-out", c.out, "-year", strconv.Itoa(c.year), "-workers", strconv.Itoa(c.workers),
-		"-requirements=" + strconv.FormatBool(c.requirements)}
+		"-requirements=" + strconv.FormatBool(c.requirements), "-measures", c.measures}
 	if profile {
 		if c.cpuProfile != "" {
 			args = append(args, "-cpuprofile", c.cpuProfile)
