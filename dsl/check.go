@@ -375,6 +375,21 @@ func (c *checker) env() map[string]any {
 	return env
 }
 
+// typedFilter wraps each filter(...) in a call of asEventsFn: expr types
+// filter's result as []interface{}, which no event function accepts, so
+// without it a filter could only be used as a whole define. The wrapper
+// takes any and returns Events, and compiles to its argument.
+type typedFilter struct{}
+
+const asEventsFn = "_asEvents"
+
+func (typedFilter) Visit(n *ast.Node) {
+	if b, ok := (*n).(*ast.BuiltinNode); ok && b.Name == "filter" {
+		call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: asEventsFn}, Arguments: []ast.Node{b}}
+		ast.Patch(n, call)
+	}
+}
+
 var errStub = errors.New("caremetrics expressions are not run by the expr VM")
 
 func stub(...any) (any, error) { return nil, errStub }
@@ -392,6 +407,7 @@ func (c *checker) config() *conf.Config {
 	cfg.WithEnv(c.env())
 	cfg.Strict = true
 	cfg.MaxNodes = uint(c.m.limits.MaxNodes)
+	cfg.Visitors = append(cfg.Visitors, typedFilter{})
 	return cfg
 }
 

@@ -219,6 +219,12 @@ func init() {
 				})
 			}}
 		}},
+		asEventsFn: {sig: new(func(any) Events), build: func(c *checker, n *ast.CallNode, a []compiled) compiled {
+			if a[0].k != kEvents {
+				return c.errAt(n, ErrType, "filter needs Events, not %s", a[0].k)
+			}
+			return a[0]
+		}},
 		"onePerDay": {sig: new(func(Events) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x := a[0].e
 			return compiled{k: kEvents, e: func(r *Runner) evset {
@@ -822,7 +828,7 @@ func (c *checker) call(n *ast.CallNode) compiled {
 			want = sig.In(i)
 		}
 		wk := kindOf(want)
-		if got := args[i].k; got != wk && !(wk == kFloat && got == kInt) {
+		if got := args[i].k; wk != kInvalid && got != wk && !(wk == kFloat && got == kInt) {
 			c.errAt(a, ErrType, "argument %d of %s must be %s, not %s", i+1, id.Value, wk, got)
 			bad = true
 		}

@@ -140,6 +140,9 @@ func TestFunctions(t *testing.T) {
 		want any
 	}{
 		{`date("2025-06-14")`, day("2025-06-14")},
+		{`exists(filter(events("DTaP"), {#.date > birth_date + 40}))`, true},
+		{`countDates(filter(events("DTaP"), {#.date >= date("2023-07-25")}))`, int64(2)},
+		{`union(filter(events("DTaP"), {#.date < date("2023-07-21")}), between(events("DTaP"), date("2023-09-01"), date("2023-09-01")))`, []string{"2023-07-20", "2023-09-01"}},
 		{`onePerDay(events("DTaP"))`, []string{"2023-07-20", "2023-07-25", "2023-09-01"}},
 		{`onePerDay(events("Visit"))`, []string{"2025-03-10"}},
 		{`onePerClaim(union(events("Visit"), events("Depression")))`, []string{"2025-03-10", "2025-03-12"}},
