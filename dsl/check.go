@@ -458,7 +458,9 @@ func (c *checker) didYouMean(msg string) string {
 	name, isFunc := strings.CutPrefix(msg, "unknown function ")
 	if isFunc {
 		for f := range functions {
-			candidates = append(candidates, f)
+			if !strings.HasPrefix(f, "_") { // internal, see typedFilter
+				candidates = append(candidates, f)
+			}
 		}
 		candidates = append(candidates, predicateBuiltins...)
 	} else {
