@@ -507,6 +507,21 @@ func (w *eventWorker) fillGroup(ctx context.Context, f *directFile, g int, keys 
 			}
 		}
 		w.keptRows = rows
+		// End dates are checked for the rows kept, as the other readers
+		// check them (a row of no value set is not read further).
+		for _, k := range rows {
+			end := w.end[k]
+			if end == metric.NoDate {
+				continue
+			}
+			msg := implausibleEnd(end)
+			if msg == "" && end < w.date[k] {
+				msg = fmt.Sprintf("end %s is before date %s", end, w.date[k])
+			}
+			if msg != "" {
+				return &DataError{File: f.path, Table: tEvents.String(), Column: eventSpecs[eEnd].name, Row: f.groupFirst[g] + int64(lo) + int64(k), RowGroup: g, Msg: msg}
+			}
+		}
 		for b := 0; b < len(rows); b += fillBatch {
 			batch := rows[b:min(b+fillBatch, len(rows))]
 			places := keys.member[j : j+len(batch)]
@@ -552,9 +567,11 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 	// rule out nulls); the second pass keeps them.
 	if cols[eDate] != nil {
 		err := w.ints.read(cols[eDate], m, func(lo int, vals []int32, null func(int) bool) {
-			for k := range vals {
+			for k, v := range vals {
 				if null(k) {
 					bad.note(lo+k, eDate, nullMsg)
+				} else if msg := implausibleDate(metric.Date(v)); msg != "" {
+					bad.note(lo+k, eDate, msg)
 				}
 			}
 		})

@@ -294,6 +294,8 @@ func (r *memberReader) decodeA(cols [mDisability + 1]file.ColumnChunkReader, win
 						if d.required {
 							bad.note(lo+k, d.spec, nullMsg)
 						}
+					} else if msg := implausibleDate(day); msg != "" {
+						bad.note(lo+k, d.spec, msg)
 					}
 					d.set(&win[lo+k], day)
 				}

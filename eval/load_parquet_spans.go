@@ -274,6 +274,8 @@ func (w *spanWorker) decode(cols [sPlan + 1]file.ColumnChunkReader, m int, bad *
 			for k, v := range vals {
 				if null(k) {
 					bad.note(lo+k, d.spec, nullMsg)
+				} else if msg := dateCheck(spanSpecs[d.spec].name)(metric.Date(v)); msg != "" {
+					bad.note(lo+k, d.spec, msg)
 				}
 				d.out[lo+k] = metric.Date(v)
 			}

@@ -194,13 +194,19 @@ func (p *partBase) requiredDate(c dateCol, b *batch, i, s int) (metric.Date, err
 	if !ok {
 		return 0, p.err(b.first+int64(i), p.specs[s].name, "null value in required column")
 	}
+	if msg := dateCheck(p.specs[s].name)(d); msg != "" {
+		return 0, p.err(b.first+int64(i), p.specs[s].name, "%s", msg)
+	}
 	return d, nil
 }
 
 func (p *partBase) optionalDate(c dateCol, b *batch, i, s int) (metric.Date, error) {
-	d, _, err := c.date(i)
+	d, ok, err := c.date(i)
 	if err != nil {
 		return 0, p.err(b.first+int64(i), p.specs[s].name, "%v", err)
+	}
+	if msg := dateCheck(p.specs[s].name)(d); ok && msg != "" {
+		return 0, p.err(b.first+int64(i), p.specs[s].name, "%s", msg)
 	}
 	return d, nil
 }
@@ -779,6 +785,9 @@ func (p *eventPart) add(b *batch) error {
 		m := memberIDs.id(i, v, &p.ids)
 		if e.End, err = p.optionalDate(end, b, i, eEnd); err != nil {
 			return err
+		}
+		if e.End != metric.NoDate && e.End < e.Date {
+			return p.err(b.first+int64(i), eventSpecs[eEnd].name, "end %s is before date %s", e.End, e.Date)
 		}
 		if e.Value, _, err = value.float(i); err != nil {
 			return p.err(b.first+int64(i), eventSpecs[eValue].name, "%v", err)
