@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -38,6 +39,28 @@ func (s *source) parseYAML(src []byte) *yaml.Node {
 	}
 	if len(doc.Content) == 0 {
 		s.errs.Add(Pos{File: s.file, Line: 1, Col: 1}, "", ErrMissing, "empty file")
+		return nil
+	}
+	// yaml.Unmarshal reads the first document only; a second would be
+	// dropped without a word.
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	var first, second yaml.Node
+	if dec.Decode(&first) == nil && dec.Decode(&second) == nil {
+		pos := Pos{File: s.file, Line: second.Line, Col: second.Column}
+		if len(second.Content) > 0 {
+			pos.Line, pos.Col = second.Content[0].Line, 1
+		}
+		// at the "---" that starts it, when there is one
+		for ln := pos.Line - 1; ln >= 1 && ln <= len(s.lines); ln-- {
+			if strings.HasPrefix(s.lines[ln-1], "---") {
+				pos.Line = ln
+				break
+			}
+			if strings.TrimSpace(s.lines[ln-1]) != "" && !strings.HasPrefix(strings.TrimSpace(s.lines[ln-1]), "#") {
+				break
+			}
+		}
+		s.errs.Add(pos, "", ErrSyntax, "a second YAML document starts here: a measure, library or value-set file holds one")
 		return nil
 	}
 	return doc.Content[0]
