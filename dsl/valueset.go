@@ -231,6 +231,10 @@ func parseValueSetCSV(filename string, src []byte, errs *ErrorList) []*ValueSet 
 	r := csv.NewReader(bytes.NewReader(src))
 	r.FieldsPerRecord = -1
 	header, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		errs.Add(Pos{File: filename, Line: 1, Col: 1}, "", ErrMissing, "empty file: no header")
+		return nil
+	}
 	if err != nil {
 		errs.Add(Pos{File: filename, Line: 1}, "", ErrSyntax, "no header: %v", csvMsg(err))
 		return nil
