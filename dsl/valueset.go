@@ -279,13 +279,15 @@ func parseValueSetCSV(filename string, src []byte, errs *ErrorList) []*ValueSet 
 			return nil
 		}
 		line, _ := r.FieldPos(0)
+		// fieldCol is the column (in bytes, 1-based) where field f starts.
+		fieldCol := func(f int) int { _, c := r.FieldPos(f); return c }
 		if len(rec) != len(header) {
 			errs.Add(Pos{File: filename, Line: line, Col: 1}, "", ErrInvalid, "%d fields, header has %d", len(rec), len(header))
 			continue
 		}
 		name := strings.TrimSpace(rec[col["name"]])
 		if name == "" {
-			errs.Add(Pos{File: filename, Line: line, Col: col["name"] + 1}, "", ErrMissing, "empty value set name")
+			errs.Add(Pos{File: filename, Line: line, Col: fieldCol(col["name"])}, "", ErrMissing, "empty value set name")
 			continue
 		}
 		v := byName[name]
@@ -299,12 +301,12 @@ func parseValueSetCSV(filename string, src []byte, errs *ErrorList) []*ValueSet 
 		}
 		sys, known := NormalizeSystem(rec[col["system"]])
 		if !known {
-			errs.Add(Pos{File: filename, Line: line, Col: col["system"] + 1}, "", ErrInvalid, "unknown code system %q (want one of %s)", rec[col["system"]], strings.Join(CodeSystems, ", "))
+			errs.Add(Pos{File: filename, Line: line, Col: fieldCol(col["system"])}, "", ErrInvalid, "unknown code system %q (want one of %s)", rec[col["system"]], strings.Join(CodeSystems, ", "))
 			v.hadErrors = true
 			continue
 		}
 		if msg := v.add(sys, rec[col["code"]]); msg != "" {
-			errs.Add(Pos{File: filename, Line: line, Col: col["code"] + 1}, "", ErrInvalid, "%s", msg)
+			errs.Add(Pos{File: filename, Line: line, Col: fieldCol(col["code"])}, "", ErrInvalid, "%s", msg)
 			v.hadErrors = true
 		}
 	}
