@@ -19,9 +19,11 @@ import (
 // safe for concurrent use; evaluate it through Bind and a Runner.
 type Measure struct {
 	id, title, version, steward, description string
-	scoring                                  string
-	period                                   metric.Period
-	file                                     string
+	// idPos is where the id is written, for errors about the measure.
+	idPos   Pos
+	scoring string
+	period  metric.Period
+	file    string
 	// basis is "member" or "episode"; episodes lists an episode
 	// measure's units: the member's events it counts.
 	basis       string
@@ -51,6 +53,9 @@ type Measure struct {
 
 // ID returns the measure id.
 func (m *Measure) ID() string { return m.id }
+
+// IDPos returns where the measure's id is written.
+func (m *Measure) IDPos() Pos { return m.idPos }
 
 // Title returns the human title.
 func (m *Measure) Title() string { return m.title }
@@ -241,6 +246,9 @@ func compile(filename string, src []byte, fsys fs.FS, opts []Option) (*Measure, 
 		return v
 	}
 	m.id = str("id", true)
+	if n, ok := f["id"]; ok {
+		m.idPos = s.pos(n)
+	}
 	if m.id != "" && !idPattern.MatchString(m.id) {
 		s.errorf(f["id"], "id", ErrInvalid, "id %q: want lower-case letters, digits and _ starting with a letter", m.id)
 	}

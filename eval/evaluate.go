@@ -91,12 +91,12 @@ func Evaluate(ctx context.Context, data *Data, measures []*dsl.Measure, opts ...
 	if cfg.workers < 1 {
 		cfg.workers = runtime.GOMAXPROCS(0)
 	}
-	seen := map[string]bool{}
+	seen := map[string]*dsl.Measure{}
 	for _, m := range measures {
-		if seen[m.ID()] {
-			return nil, fmt.Errorf("eval: measure %q is given twice", m.ID())
+		if first, ok := seen[m.ID()]; ok {
+			return nil, fmt.Errorf("%s: id: measure %q is given twice (first %s)", m.IDPos(), m.ID(), first.IDPos())
 		}
-		seen[m.ID()] = true
+		seen[m.ID()] = m
 	}
 
 	report := &metric.Report{}

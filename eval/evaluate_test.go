@@ -232,7 +232,7 @@ func TestEvaluateNoMeasures(t *testing.T) {
 func TestEvaluateRejectsDuplicateMeasures(t *testing.T) {
 	m := compileEngineMeasure(t)
 	_, err := Evaluate(context.Background(), synthetic(10, 1), []*dsl.Measure{m, m})
-	require.EqualError(t, err, `eval: measure "engine" is given twice`)
+	require.EqualError(t, err, `engine.yaml:2:5: id: measure "engine" is given twice (first engine.yaml:2:5)`)
 }
 
 func TestEvaluateWarnsOnUnmatchedValueSet(t *testing.T) {
