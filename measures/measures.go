@@ -126,7 +126,11 @@ func load(fsys fs.FS, ids []string, opts []dsl.Option) ([]*dsl.Measure, error) {
 			continue
 		}
 		if m.ID() != id {
-			errs = append(errs, fmt.Errorf("measures: %s declares id %q; name the file after its id", files[id], m.ID()))
+			if other, ok := files[m.ID()]; ok {
+				errs = append(errs, fmt.Errorf("%s: id: measure %q is already defined in %s (name the file after its id: %s)", m.IDPos(), m.ID(), other, other))
+			} else {
+				errs = append(errs, fmt.Errorf("%s: id: %s declares id %q; name the file after its id", m.IDPos(), files[id], m.ID()))
+			}
 			continue
 		}
 		out = append(out, m)
