@@ -12,14 +12,16 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 )
 
-// checkIPCSchema reads the schema of an Arrow IPC file (the footer) or
+// CheckIPCSchema reads the schema of an Arrow IPC file (the footer) or
 // stream (the first message) without decoding it, and checks that every
 // list it declares (fields, children, metadata) fits in the bytes there
 // are. arrow-go allocates such lists at the length the file claims before
 // reading them, so a corrupt length near 2³² ends the process with an out
 // of memory error that no recover can catch; checked here, it is a data
-// error. size is the file's length, file whether it is the file format.
-func checkIPCSchema(r io.ReaderAt, size int64, file bool) error {
+// error. size is the data's length, file whether it is the file format
+// (which starts "ARROW1"). The loaders call it; a service decoding IPC
+// data it was sent calls it before ipc.NewReader or ipc.NewFileReader.
+func CheckIPCSchema(r io.ReaderAt, size int64, file bool) error {
 	var buf []byte
 	var root int
 	if file {
@@ -222,7 +224,7 @@ func checkStoredArrowSchema(md *metadata.FileMetaData) error {
 			return fmt.Errorf("corrupt ARROW:schema metadata: %v", err)
 		}
 	}
-	if err := checkIPCSchema(bytes.NewReader(raw), int64(len(raw)), false); err != nil {
+	if err := CheckIPCSchema(bytes.NewReader(raw), int64(len(raw)), false); err != nil {
 		return fmt.Errorf("corrupt ARROW:schema metadata: %v", err)
 	}
 	return nil

@@ -53,7 +53,7 @@ func ipcSource(t tableKind, path string) source {
 var errEmptyIPC = errors.New("empty file: no schema")
 
 // openIPC opens an Arrow IPC file or stream, told apart by the file
-// format's magic bytes, after checking its schema (checkIPCSchema). The
+// format's magic bytes, after checking its schema (CheckIPCSchema). The
 // caller calls closeReader when done.
 func openIPC(f *os.File, mem memory.Allocator) (_ batchReader, closeReader func(), err error) {
 	var magic [6]byte
@@ -69,7 +69,7 @@ func openIPC(f *os.File, mem memory.Allocator) (_ batchReader, closeReader func(
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkIPCSchema(f, info.Size(), isFile); err != nil {
+	if err := CheckIPCSchema(f, info.Size(), isFile); err != nil {
 		return nil, nil, err
 	}
 	mem = newBoundedAllocator(mem, info.Size())

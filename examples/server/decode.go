@@ -139,7 +139,7 @@ func openPart(ctx context.Context, name string, b []byte, mem memory.Allocator, 
 			rr, err = nil, panicError(name, f, p)
 		}
 	}()
-	if err := checkIPCSchema(b, f); err != nil {
+	if err := checkIPCSchema(b, f); err != nil { // the library's check, on the part's bytes
 		return nil, &decodeError{part: name, msg: fmt.Sprintf("invalid %s: %v", f, err)}
 	}
 	switch f {
