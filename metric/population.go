@@ -98,8 +98,7 @@ func NewMembership(ip, den, excl, numer, except bool) Membership {
 	return m
 }
 
-// Flags returns 0/1 per population in evaluation order, as members.csv
-// writes them.
+// Flags returns 0/1 per population in evaluation order (Populations).
 func (m Membership) Flags() [5]int {
 	var f [5]int
 	for i, p := range Populations {
