@@ -73,6 +73,19 @@ func CheckIPCSchema(r io.ReaderAt, size int64, file bool) error {
 		if err != nil {
 			return err
 		}
+		// Message.bodyLength: arrow-go allocates the body before reading
+		// it, so it must fit in what follows the metadata.
+		if p, err := fbField(buf, msg, 3); err != nil {
+			return err
+		} else if p != 0 {
+			if p+8 > len(buf) {
+				return errCorruptSchema
+			}
+			body := int64(binary.LittleEndian.Uint64(buf[p:]))
+			if body < 0 || body > size-off-n {
+				return fmt.Errorf("the first message claims a body of %d bytes in a stream of %d bytes", body, size)
+			}
+		}
 		root, err = fbTableField(buf, msg, 2) // Message.header
 		if err != nil || root == 0 {
 			return orMissing(err, "the first message has no header")
