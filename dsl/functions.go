@@ -809,9 +809,14 @@ func (c *checker) call(n *ast.CallNode) compiled {
 		return c.errAt(n, ErrUnknownName, "unknown function %s", id.Value)
 	}
 	c.m.columns |= f.columns
+	sig := reflect.TypeOf(f.sig).Elem()
+	// expr checks arity, but builders index their arguments: never trust
+	// a tree that slipped past it.
+	if want, got := sig.NumIn(), len(n.Arguments); (sig.IsVariadic() && got < want-1) || (!sig.IsVariadic() && got != want) {
+		return c.errAt(n, ErrType, "%s takes %d arguments, not %d", id.Value, want, got)
+	}
 	args := make([]compiled, len(n.Arguments))
 	bad := false
-	sig := reflect.TypeOf(f.sig).Elem()
 	for i, a := range n.Arguments {
 		if slices.Contains(f.literal, i) {
 			continue
