@@ -70,7 +70,7 @@ func main() {
 	flag.StringVar(&o.valueSet, "valuesets", "", "directory of value-set files replacing shipped sets of the same name, shipped to the workers inside the pipeline; a URL (gs://...) is read by each worker instead")
 	flag.IntVar(&o.year, "year", 0, "measurement year (default: each measure's own period)")
 	flag.IntVar(&o.workers, "workers", 0, "parallel evaluation goroutines per partition (default GOMAXPROCS)")
-	flag.BoolVar(&o.strict, "strict", false, "fail when any row is set aside (e.g. events of unknown members)")
+	flag.BoolVar(&o.strict, "strict", true, "fail when any row is set aside (e.g. events of unknown members); -strict=false reports them and goes on")
 	flag.BoolVar(&o.verbose, "v", false, "print the runner's progress messages")
 	flag.BoolVar(&o.stage, "stage", false, "copy each shard into a worker-local temporary directory before loading (always done for paths with a scheme)")
 	flag.Parse()
