@@ -97,6 +97,9 @@ type compiled struct {
 	// codes is set when the value is a code set (see codeSet): the
 	// union of these value sets and literal codes.
 	codes []codeRef
+	// rows are the code sets an Events value's rows can come from (see
+	// claimscope.go).
+	rows []rowItem
 }
 
 func (c compiled) ok() bool { return c.k != kInvalid }
@@ -260,7 +263,7 @@ func (c *checker) memoize(d *define) compiled {
 	if d.episodic {
 		valid = func(r *Runner) bool { return r.defGen[idx] == r.gen }
 	}
-	out := compiled{k: fn.k}
+	out := compiled{k: fn.k, rows: fn.rows}
 	switch fn.k {
 	case kBool:
 		out.b = memo(idx, valid, fn.b, func(r *Runner) []bool { return r.bools })
@@ -552,7 +555,17 @@ func (c *checker) errAt(n ast.Node, code ErrorCode, format string, args ...any) 
 }
 
 // compile turns a checked expr node into a closure.
+// compile compiles n as a value that is read whole: an Events value's
+// rows all matter (see consume).
 func (c *checker) compile(n ast.Node) compiled {
+	v := c.flow(n)
+	c.consume(v)
+	return v
+}
+
+// flow compiles n as a value whose rows, if Events, pass on to the
+// expression around it, which decides how they are read.
+func (c *checker) flow(n ast.Node) compiled {
 	switch n := n.(type) {
 	case *ast.BoolNode:
 		v := n.Value
@@ -621,7 +634,7 @@ func (c *checker) ident(n *ast.IdentifierNode) compiled {
 		}
 		switch name {
 		case "episode":
-			return compiled{k: kEvents, e: func(r *Runner) evset { return r.episodeSet[:] }}
+			return compiled{k: kEvents, rows: []rowItem{{ref: episodeRef}}, e: func(r *Runner) evset { return r.episodeSet[:] }}
 		case "episode_date":
 			return compiled{k: kInt, i: func(r *Runner) int64 { return int64(r.events[r.episodeSet[0]].Date) }}
 		default:
@@ -716,7 +729,7 @@ func (c *checker) unary(n *ast.UnaryNode) compiled {
 }
 
 func (c *checker) conditional(n *ast.ConditionalNode) compiled {
-	cond, a, b := c.compile(n.Cond), c.compile(n.Exp1), c.compile(n.Exp2)
+	cond, a, b := c.compile(n.Cond), c.flow(n.Exp1), c.flow(n.Exp2)
 	if !cond.ok() || !a.ok() || !b.ok() {
 		return compiled{}
 	}
@@ -736,7 +749,7 @@ func (c *checker) conditional(n *ast.ConditionalNode) compiled {
 		}
 		return c.errAt(n, ErrType, "branches differ in type: %s and %s", a.k, b.k)
 	}
-	out := compiled{k: a.k}
+	out := compiled{k: a.k, rows: append(slices.Clip(a.rows), b.rows...)}
 	switch a.k {
 	case kBool:
 		out.b = choose(p, a.b, b.b)

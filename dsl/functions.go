@@ -22,6 +22,8 @@ type function struct {
 	build   func(c *checker, n *ast.CallNode, args []compiled) compiled
 	// columns are the optional events columns the function reads.
 	columns Column
+	// rows is how Events arguments reach the result (claimscope.go).
+	rows rowFlow
 }
 
 var functions map[string]function
@@ -108,7 +110,7 @@ func init() {
 			}
 			return c.codeSet([]codeRef{{lit: true, i: k}})
 		}},
-		"union": {sig: new(func(Events, Events, ...Events) Events), build: func(c *checker, _ *ast.CallNode, a []compiled) compiled {
+		"union": {sig: new(func(Events, Events, ...Events) Events), rows: flowAll, build: func(c *checker, _ *ast.CallNode, a []compiled) compiled {
 			var refs []codeRef
 			for _, x := range a {
 				if x.codes == nil {
@@ -132,7 +134,7 @@ func init() {
 				return acc
 			}}
 		}},
-		"except": {sig: new(func(Events, Events) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+		"except": {sig: new(func(Events, Events) Events), rows: flowFirst, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x, y := a[0].e, a[1].e
 			return compiled{k: kEvents, e: func(r *Runner) evset {
 				p, q := x(r), y(r)
@@ -158,7 +160,7 @@ func init() {
 			return e.Date <= to && (e.End == metric.NoDate || e.End >= from)
 		}),
 		"endsBetween": filterRange(ColumnEndDate, func(e *Event, from, to metric.Date) bool { end := endOf(e); return end >= from && end <= to }),
-		"hasValue": {sig: new(func(Events) Events), columns: ColumnValue, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+		"hasValue": {sig: new(func(Events) Events), columns: ColumnValue, rows: flowFirst, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x := a[0].e
 			return compiled{k: kEvents, e: func(r *Runner) evset {
 				return r.filter(x(r), func(e *Event) bool { return !math.IsNaN(e.Value) })
@@ -169,7 +171,7 @@ func init() {
 		"valueBelow":   filterValue(func(v, hi, _ float64) bool { return v < hi }, 1),
 		"valueAtMost":  filterValue(func(v, hi, _ float64) bool { return v <= hi }, 1),
 		"valueBetween": filterValue(func(v, lo, hi float64) bool { return v >= lo && v <= hi }, 2),
-		"fromSource": {sig: new(func(Events, string) Events), literal: []int{1}, columns: ColumnSource, build: func(c *checker, n *ast.CallNode, a []compiled) compiled {
+		"fromSource": {sig: new(func(Events, string) Events), literal: []int{1}, columns: ColumnSource, rows: flowFirst, build: func(c *checker, n *ast.CallNode, a []compiled) compiled {
 			src, ok := c.literalString(n.Arguments[1], "a source")
 			if !ok {
 				return compiled{}
@@ -185,7 +187,7 @@ func init() {
 				return r.filter(x(r), func(e *Event) bool { return id >= 0 && e.Source == id })
 			}}
 		}},
-		"withinDays": {sig: new(func(Events, Events, int, int) Events), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+		"withinDays": {sig: new(func(Events, Events, int, int) Events), rows: flowFirst, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x, y, lo, hi := a[0].e, a[1].e, a[2].i, a[3].i
 			return compiled{k: kEvents, e: func(r *Runner) evset {
 				p, q, l, h := x(r), y(r), lo(r), hi(r)
@@ -202,7 +204,7 @@ func init() {
 				})
 			}}
 		}},
-		"sameClaim": {sig: new(func(Events, Events) Events), columns: ColumnClaimID, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+		"sameClaim": {sig: new(func(Events, Events) Events), columns: ColumnClaimID, rows: flowClaim, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x, y := a[0].e, a[1].e
 			return compiled{k: kEvents, e: func(r *Runner) evset {
 				p, q := x(r), y(r)
@@ -219,7 +221,7 @@ func init() {
 				})
 			}}
 		}},
-		asEventsFn: {sig: new(func(any) Events), build: func(c *checker, n *ast.CallNode, a []compiled) compiled {
+		asEventsFn: {sig: new(func(any) Events), rows: flowFirst, build: func(c *checker, n *ast.CallNode, a []compiled) compiled {
 			if a[0].k != kEvents {
 				return c.errAt(n, ErrType, "filter needs Events, not %s", a[0].k)
 			}
@@ -546,7 +548,7 @@ func (r *Runner) distinctDates(p evset, limit int) int {
 }
 
 func filterRange(cols Column, keep func(e *Event, from, to metric.Date) bool) function {
-	return function{sig: new(func(Events, int, int) Events), columns: cols, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+	return function{sig: new(func(Events, int, int) Events), columns: cols, rows: flowFirst, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 		x, lo, hi := a[0].e, a[1].i, a[2].i
 		return compiled{k: kEvents, e: func(r *Runner) evset {
 			// Most members have no events of most sets: the bounds, often
@@ -571,7 +573,7 @@ func filterValue(keep func(v, a, b float64) bool, nargs int) function {
 	if nargs == 2 {
 		sig = new(func(Events, float64, float64) Events)
 	}
-	return function{sig: sig, columns: ColumnValue, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+	return function{sig: sig, columns: ColumnValue, rows: flowFirst, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 		x, lo := a[0].e, a[1].asFloat()
 		hi := func(*Runner) float64 { return 0 }
 		if nargs == 2 {
@@ -821,7 +823,11 @@ func (c *checker) call(n *ast.CallNode) compiled {
 		if slices.Contains(f.literal, i) {
 			continue
 		}
-		args[i] = c.compile(a)
+		if f.rows.passes(i) {
+			args[i] = c.flow(a)
+		} else {
+			args[i] = c.compile(a)
+		}
 		if !args[i].ok() {
 			bad = true
 			continue
@@ -841,5 +847,13 @@ func (c *checker) call(n *ast.CallNode) compiled {
 	if bad {
 		return compiled{}
 	}
-	return f.build(c, n, args)
+	out := f.build(c, n, args)
+	if out.k == kEvents && out.rows == nil {
+		if f.rows == flowClaim {
+			out.rows = c.sameClaimRows(args[0], args[1])
+		} else {
+			out.rows = resultRows(f.rows, args)
+		}
+	}
+	return out
 }

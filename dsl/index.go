@@ -37,7 +37,11 @@ func (c *checker) codeSet(refs []codeRef) compiled {
 		i = len(c.m.codeSets)
 		c.m.codeSets = append(c.m.codeSets, refs)
 	}
-	return compiled{k: kEvents, codes: refs, e: func(r *Runner) evset { return r.codeSet(i) }}
+	rows := make([]rowItem, len(refs))
+	for k, ref := range refs {
+		rows[k] = rowItem{ref: ref}
+	}
+	return compiled{k: kEvents, codes: refs, rows: rows, e: func(r *Runner) evset { return r.codeSet(i) }}
 }
 
 // eventIndex sorts one member's events into code sets. Scanning the

@@ -39,6 +39,10 @@ type Measure struct {
 	sources   []string // literals of fromSource
 	codes     []literalCode
 	codeSets  [][]codeRef // the event sets chosen by code alone
+	// freeRefs are the code sets some expression reads whole; scopedRefs
+	// the others' anchors (see claimscope.go).
+	freeRefs   map[codeRef]bool
+	scopedRefs map[codeRef][]codeRef
 	// nslots counts value slots: one per define, then one per let.
 	nslots int
 	// columns are the optional events columns expressions read.

@@ -28,9 +28,12 @@ func (c *checker) builtin(n *ast.BuiltinNode) compiled {
 	if len(n.Arguments) != 2 {
 		return c.errAt(n, ErrUnsupported, "%s needs a set of events and a predicate", n.Name)
 	}
-	set := c.compile(n.Arguments[0])
+	set := c.flow(n.Arguments[0])
 	if !set.ok() {
 		return set
+	}
+	if n.Name != "filter" {
+		c.consume(set) // filter's kept rows pass on, each on its own
 	}
 	if set.k != kEvents {
 		return c.errAt(n.Arguments[0], ErrType, "%s works on Events, not %s", n.Name, set.k)
@@ -110,7 +113,7 @@ func (c *checker) builtin(n *ast.BuiltinNode) compiled {
 			return n
 		}}
 	case "filter":
-		return compiled{k: kEvents, e: func(r *Runner) evset {
+		return compiled{k: kEvents, rows: set.rows, e: func(r *Runner) evset {
 			p := events(r)
 			// The predicate may build sets of its own in the arena, so
 			// collect the kept indexes first and copy them after.
@@ -158,13 +161,14 @@ func (c *checker) member(n *ast.MemberNode) compiled {
 // let compiles "let x = value; expr": value is computed once where the let
 // stands and read wherever x appears in expr.
 func (c *checker) let(n *ast.VariableDeclaratorNode) compiled {
-	val := c.compile(n.Value)
+	// The value's rows are read where x is.
+	val := c.flow(n.Value)
 	if !val.ok() {
 		return val
 	}
 	slot := c.m.nslots
 	c.m.nslots++
-	get := compiled{k: val.k}
+	get := compiled{k: val.k, rows: val.rows}
 	var set func(*Runner)
 	switch val.k {
 	case kBool:
@@ -181,12 +185,12 @@ func (c *checker) let(n *ast.VariableDeclaratorNode) compiled {
 		set, get.l = bind(slot, val.l, func(r *Runner) [][]string { return r.lists })
 	}
 	c.lets = append(c.lets, letVar{name: n.Name, get: get})
-	body := c.compile(n.Expr)
+	body := c.flow(n.Expr)
 	c.lets = c.lets[:len(c.lets)-1]
 	if !body.ok() {
 		return body
 	}
-	out := compiled{k: body.k}
+	out := compiled{k: body.k, rows: body.rows}
 	switch body.k {
 	case kBool:
 		out.b = then(set, body.b)

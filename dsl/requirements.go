@@ -17,12 +17,16 @@ const (
 // Requirements are the data a set of measures needs, like an eCQM's data
 // requirements: the codes they look at (value sets and literal codes),
 // the optional events columns they read, and the extra member attributes
-// they use. A loader may drop every other event row and column.
+// they use. A loader may drop every other event row and column, and the
+// rows that ClaimScopes rule out (see Rule).
 type Requirements struct {
 	ValueSets  []*ValueSet
 	Codes      [][2]string // literal (system, code) pairs, normalised
 	Columns    Column
 	Attributes []string
+	// ClaimScopes are code sets among the above that the measures read
+	// only on the claims of other code sets.
+	ClaimScopes []ClaimScope
 }
 
 // Requirements returns what the measure needs of the data.
@@ -31,6 +35,7 @@ func (m *Measure) Requirements() Requirements {
 	for _, c := range m.codes {
 		r.Codes = append(r.Codes, [2]string{c.system, c.code})
 	}
+	r.setScopes(m.claimScopes())
 	return r
 }
 
@@ -45,6 +50,7 @@ func RequirementsOf(ms ...*Measure) Requirements {
 
 // Add merges o into r.
 func (r *Requirements) Add(o Requirements) {
+	scopes := r.mergeScopes(&o)
 	for _, v := range o.ValueSets {
 		if !slices.Contains(r.ValueSets, v) {
 			r.ValueSets = append(r.ValueSets, v)
@@ -61,6 +67,7 @@ func (r *Requirements) Add(o Requirements) {
 		}
 	}
 	r.Columns |= o.Columns
+	r.setScopes(scopes)
 }
 
 // Needs reports whether an event with this normalised (system, code) can
@@ -93,7 +100,7 @@ func (r *Requirements) Covers(o Requirements) (bool, string) {
 	if o.Columns&^r.Columns != 0 {
 		return false, "an events column"
 	}
-	return true, ""
+	return r.coversScopes(&o)
 }
 
 // Systems returns the code systems the requirements look at, sorted: rows

@@ -534,6 +534,13 @@ func build(ctx context.Context, d *Data, parts []part, de *directEvents, members
 		return err
 	}
 	d.Events = events
+	scoped, err := scopeClaims(ctx, d, cfg.req)
+	if err != nil {
+		return err
+	}
+	if scoped > 0 {
+		d.Reconciliation.Unneeded = append(d.Reconciliation.Unneeded, SetAside{Table: tEvents.String(), Reason: claimScopedReason, Rows: scoped})
+	}
 	sortRuns(d.Members, d.Events, func(m *Member) (int32, int32) { return m.EventsStart, m.EventsEnd }, sortEvents)
 	return nil
 }

@@ -56,6 +56,11 @@ func TestDirectEventsEqualArrowPath(t *testing.T) {
 			require.NoError(t, errA)
 			require.NotEmpty(t, direct.Events)
 			assertSameData(t, viaArrow, direct)
+			if opts != nil {
+				i := slices.IndexFunc(direct.Reconciliation.Unneeded, func(s SetAside) bool { return s.Reason == claimScopedReason })
+				require.GreaterOrEqual(t, i, 0, "claim scopes drop rows of this cohort")
+				assert.Greater(t, direct.Reconciliation.Unneeded[i].Rows, int64(0))
+			}
 		})
 	}
 }
