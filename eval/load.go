@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"unsafe"
@@ -407,11 +406,11 @@ func build(ctx context.Context, d *Data, parts []part, de *directEvents, members
 			spanAside.ids.merge(&p.unknown)
 			continue
 		}
-		spanAside.resolve(members, &p.ids, p.member)
+		spanAside.resolve(members, &p.partBase, &p.ids, p.member)
 	}
 	eventAside := newAside(tEvents)
 	for _, p := range eps {
-		eventAside.resolve(members, &p.ids, p.member)
+		eventAside.resolve(members, &p.partBase, &p.ids, p.member)
 	}
 	if de != nil {
 		eventAside.ids.merge(&de.unknown)
@@ -422,12 +421,7 @@ func build(ctx context.Context, d *Data, parts []part, de *directEvents, members
 		}
 		s := a.setAside()
 		if cfg.strict {
-			q := make([]string, len(s.Examples))
-			for i, x := range s.Examples {
-				q[i] = strconv.Quote(x)
-			}
-			return &DataError{Table: s.Table, Column: "member_id", RowGroup: -1,
-				Msg: fmt.Sprintf("%d rows set aside in strict mode: %s (e.g. %s)", s.Rows, s.Reason, strings.Join(q, ", "))}
+			return a.strictError()
 		}
 		d.Reconciliation.SetAside = append(d.Reconciliation.SetAside, s)
 	}
@@ -770,7 +764,7 @@ func newAside(t tableKind) *aside { return &aside{table: t} }
 
 // resolve replaces the local member ids of a part's rows by member
 // indexes, -1 for rows set aside.
-func (a *aside) resolve(members *keyTable, ids *localIDs, member chunks[int32]) {
+func (a *aside) resolve(members *keyTable, p *partBase, ids *localIDs, member chunks[int32]) {
 	global := make([]int32, len(ids.s))
 	for i, s := range ids.s {
 		g, ok := members.get(0, unsafe.Slice(unsafe.StringData(s), len(s)))
@@ -783,7 +777,7 @@ func (a *aside) resolve(members *keyTable, ids *localIDs, member chunks[int32]) 
 		for k, m := range ms {
 			g := global[m]
 			if g < 0 {
-				a.ids.note(ids.s[m])
+				a.ids.note(ids.s[m], p.place(ids.rowOf(m)))
 			}
 			ms[k] = g
 		}
@@ -791,6 +785,21 @@ func (a *aside) resolve(members *keyTable, ids *localIDs, member chunks[int32]) 
 }
 
 const maxExamples = 5
+
+// strictError reports the first row set aside, and how many there are.
+func (a *aside) strictError() *DataError {
+	u := &a.ids
+	rows := "1 row"
+	if u.rows != 1 {
+		rows = fmt.Sprintf("%d rows", u.rows)
+	}
+	id := u.firstID
+	if u.first.row == 0 && len(u.examples) > 0 {
+		id = u.examples[0] // no place known: a reader that keeps none
+	}
+	return &DataError{File: u.first.file, Table: a.table.String(), Column: "member_id", Row: u.first.row, RowGroup: u.first.group,
+		Msg: fmt.Sprintf("member %q is not in members (%s set aside in strict mode)", id, rows)}
+}
 
 // setAside reports the rows set aside with the first ids in sort order as
 // examples, so the report does not depend on row order.

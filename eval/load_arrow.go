@@ -134,6 +134,9 @@ func readRecords(ctx context.Context, t tableKind, name string, rr batchReader, 
 	if err := p.begin(fields); err != nil {
 		return 0, err
 	}
+	if s, ok := p.(interface{ setRowGroups(func(int64) int) }); ok && rowGroup != nil {
+		s.setRowGroups(rowGroup)
+	}
 	var rows int64
 	for rr.Next() {
 		if err := ctx.Err(); err != nil {

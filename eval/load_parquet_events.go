@@ -454,7 +454,7 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 				for w.unknownAt[next] < k {
 					next++
 				}
-				res.unknown.note(w.unknownID[next])
+				res.unknown.note(w.unknownID[next], rowPlace{f.path, g, f.groupFirst[g] + int64(lo+k)})
 				continue
 			}
 			member = append(member, mi)
@@ -862,13 +862,41 @@ func (c *chunkStream[T]) readDense(cr file.ColumnChunkReader, m int, conv func(l
 
 // unknownIDs counts the rows of members not in the members table and keeps
 // the smallest few distinct ids as examples, so the report does not depend
-// on row order and the memory does not grow with the rows.
+// on row order and the memory does not grow with the rows. first is the
+// first such row in file order, which strict mode's error names.
 type unknownIDs struct {
 	rows     int64
 	examples []string // sorted, distinct, at most maxExamples
+	first    rowPlace
+	firstID  string
 }
 
-func (u *unknownIDs) note(s string) {
+// rowPlace is where a row is: its file, its 0-based row group (-1 when the
+// file has none) and its 1-based row in the file; row 0 is no row.
+type rowPlace struct {
+	file  string
+	group int
+	row   int64
+}
+
+// before orders places by file name, then row, so that the first row of
+// files read concurrently does not depend on their timing.
+// No row (row 0) comes after every row.
+func (a rowPlace) before(b rowPlace) bool {
+	if a.row == 0 || b.row == 0 {
+		return b.row == 0 && a.row != 0
+	}
+	if a.file != b.file {
+		return a.file < b.file
+	}
+	return a.row < b.row
+}
+
+// note counts a row of the unknown member s, at place at.
+func (u *unknownIDs) note(s string, at rowPlace) {
+	if at.before(u.first) {
+		u.first, u.firstID = at, strings.Clone(s)
+	}
 	u.rows++
 	i := 0
 	for i < len(u.examples) && u.examples[i] < s {
@@ -888,7 +916,10 @@ func (u *unknownIDs) note(s string) {
 func (u *unknownIDs) merge(o *unknownIDs) {
 	rows := u.rows + o.rows
 	for _, s := range o.examples {
-		u.note(s)
+		u.note(s, rowPlace{})
+	}
+	if o.first.before(u.first) {
+		u.first, u.firstID = o.first, o.firstID
 	}
 	u.rows = rows
 }

@@ -225,7 +225,7 @@ func (w *spanWorker) readGroup(ctx context.Context, f *directFile, g int) (_ *sp
 		u := 0
 		for k := range m {
 			if w.member[k] < 0 {
-				p.unknown.note(unknown[u])
+				p.unknown.note(unknown[u], rowPlace{f.path, g, f.groupFirst[g] + int64(lo+k)})
 				u++
 				// Counted, and kept as the pqarrow path's parts keep
 				// them: group drops rows of member -1.

@@ -78,6 +78,20 @@ type partBase struct {
 	// begin drops the optional columns they do not (columnNeeded), so that
 	// their cells are never parsed or interned.
 	req *dsl.Requirements
+	// rowGroup gives the Parquet row group of a row of the file, for
+	// errors found after reading (nil: the file has none).
+	rowGroup func(row int64) int
+}
+
+func (p *partBase) setRowGroups(rowGroup func(row int64) int) { p.rowGroup = rowGroup }
+
+// place locates row of the part's file.
+func (p *partBase) place(row int64) rowPlace {
+	g := -1
+	if p.rowGroup != nil {
+		g = p.rowGroup(row)
+	}
+	return rowPlace{p.file, g, row}
 }
 
 func (p *partBase) err(row int64, col, format string, args ...any) *DataError {
@@ -249,6 +263,8 @@ type localIDs struct {
 	last   string
 	lastID int32
 	slab   slab
+	// firstRow is the first row of each id, for ids numbered by idAt.
+	firstRow []int64
 }
 
 type idSlot struct {
@@ -287,6 +303,24 @@ func (l *localIDs) id(s string) int32 {
 			return id
 		}
 	}
+}
+
+// idAt is id for the member id s of a row: the first row of each member
+// locates the rows of members not in the members table in errors.
+func (l *localIDs) idAt(s string, row int64) int32 {
+	id := l.id(s)
+	if int(id) == len(l.firstRow) {
+		l.firstRow = append(l.firstRow, row)
+	}
+	return id
+}
+
+// rowOf returns the first row of id, 0 when idAt did not number it.
+func (l *localIDs) rowOf(id int32) int64 {
+	if int(id) < len(l.firstRow) {
+		return l.firstRow[id]
+	}
+	return 0
 }
 
 // grow doubles the table, keeping it at most half full.
@@ -656,7 +690,7 @@ func (p *spanPart) add(b *batch) error {
 		if err != nil {
 			return err
 		}
-		m := p.ids.id(v)
+		m := p.ids.idAt(v, row)
 		if sp.Start, err = p.requiredDate(start, b, i, sStart); err != nil {
 			return err
 		}
@@ -782,7 +816,7 @@ func (p *eventPart) add(b *batch) error {
 			continue
 		}
 		e.Code = CodeID(c)
-		m := memberIDs.id(i, v, &p.ids)
+		m := memberIDs.id(i, b.first+int64(i), v, &p.ids)
 		if e.End, err = p.optionalDate(end, b, i, eEnd); err != nil {
 			return err
 		}
@@ -891,17 +925,17 @@ func newDictIDs(c textCol) dictIDs {
 	return dictIDs{d: d, cache: make([]int32, d.n)}
 }
 
-// id returns the local id of s, the text of row i.
-func (c *dictIDs) id(i int, s string, ids *localIDs) int32 {
+// id returns the local id of s, the text of row i (row of the file).
+func (c *dictIDs) id(i int, row int64, s string, ids *localIDs) int32 {
 	if c.cache == nil {
-		return ids.id(s)
+		return ids.idAt(s, row)
 	}
 	j := c.d.a.GetValueIndex(i)
 	if j < 0 || j >= len(c.cache) {
-		return ids.id(s)
+		return ids.idAt(s, row)
 	}
 	if c.cache[j] == 0 {
-		c.cache[j] = ids.id(s) + 1
+		c.cache[j] = ids.idAt(s, row) + 1
 	}
 	return c.cache[j] - 1
 }

@@ -632,9 +632,9 @@ func TestSetAsideAndStrict(t *testing.T) {
 	assert.Equal(t, []string{"CVX"}, got.Codes.Systems)
 
 	_, err = loadCSV(context.Background(), members, enrollment, events, WithStrict(true))
-	assert.EqualError(t, err, `enrollment: column member_id: 1 rows set aside in strict mode: member_id not in members (e.g. "Z1")`)
+	assert.EqualError(t, err, `enrollment.csv: row 2: column member_id: member "Z1" is not in members (1 row set aside in strict mode)`)
 	_, err = loadCSV(context.Background(), members, "member_id,start_date,end_date,benefits\n", events, WithStrict(true))
-	assert.EqualError(t, err, `events: column member_id: 8 rows set aside in strict mode: member_id not in members (e.g. "X1", "X2", "X3", "X4", "X5")`)
+	assert.EqualError(t, err, `events.csv: row 1: column member_id: member "X7" is not in members (8 rows set aside in strict mode)`)
 	got, err = loadCSV(context.Background(), members, "member_id,start_date,end_date,benefits\n", "member_id,date,system,code\n", WithStrict(true))
 	require.NoError(t, err)
 	assert.Len(t, got.Members, 1)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -190,7 +191,7 @@ func TestStrictFalse(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, status)
 	msg, err := errorMessage(ans)
 	require.NoError(t, err)
-	assert.Equal(t, `part events: column member_id: 1 rows set aside in strict mode: member_id not in members (e.g. "MX999999")`, msg)
+	assert.Equal(t, fmt.Sprintf(`part events: row %d: column member_id: member "MX999999" is not in members (1 row set aside in strict mode)`, len(stray.rows)), msg)
 
 	status, ans, err = ts.do(http.MethodPost, "/v1/evaluate?measures=cis&strict=false", ct, body)
 	require.NoError(t, err)
