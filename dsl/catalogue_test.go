@@ -333,8 +333,11 @@ var valueSetCatalogue = []valueSetCase{
 	{name: "csv empty file", file: "v.csv", src: "",
 		want: "v.csv:1:1: empty file: no header"},
 	{name: "csv bare quote", file: "v.csv", src: "value_set_name,code_system,code\nA,CVX,2\"0\n",
-		want:    `v.csv:2:8: bare " in non-quoted-field`,
-		pending: "CSV syntax errors in value-set files lose the column encoding/csv gives"},
+		want: `v.csv:2:8: bare " in non-quoted-field`},
+	{name: "csv bare quote after accented letters", file: "v.csv", src: "value_set_name,code_system,code\nVacunación,CVX,2\"0\n",
+		want: `v.csv:2:17: bare " in non-quoted-field`}, // 18 in bytes
+	{name: "csv unknown system after a quoted name spanning lines", file: "v.csv", src: "value_set_name,code_system,code\n\"Ä\nB\",FOO,20\n",
+		want: `v.csv:3:4: unknown code system "FOO" (want one of CVX, CPT, HCPCS, CDT, ICD10CM, ICD10PCS, LOINC, SNOMEDCT, NDC, POS, RXNORM)`},
 	{name: "csv semicolons", file: "v.csv", src: "value_set_name;code_system;code\nA;CVX;20\n",
 		want: "v.csv:1:1: header has no name column (want value_set_name,code_system,code)\nv.csv:1:1: header has no system column (want value_set_name,code_system,code)\nv.csv:1:1: header has no code column (want value_set_name,code_system,code)"},
 }

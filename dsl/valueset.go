@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // ValueSet is a named list of codes per code system, with ranges and
@@ -228,6 +229,7 @@ func parseValueSetYAML(filename string, src []byte, errs *ErrorList) []*ValueSet
 // exports spell them), and optionally an OID column.
 func parseValueSetCSV(filename string, src []byte, errs *ErrorList) []*ValueSet {
 	src = bytes.TrimPrefix(src, []byte("\xef\xbb\xbf"))
+	text := &csvText{file: filename, src: src}
 	r := csv.NewReader(bytes.NewReader(src))
 	r.FieldsPerRecord = -1
 	header, err := r.Read()
@@ -236,7 +238,7 @@ func parseValueSetCSV(filename string, src []byte, errs *ErrorList) []*ValueSet 
 		return nil
 	}
 	if err != nil {
-		errs.Add(Pos{File: filename, Line: 1}, "", ErrSyntax, "no header: %v", csvMsg(err))
+		errs.Add(text.errPos(err), "", ErrSyntax, "no header: %v", csvMsg(err))
 		return nil
 	}
 	col := map[string]int{}
@@ -270,24 +272,19 @@ func parseValueSetCSV(filename string, src []byte, errs *ErrorList) []*ValueSet 
 			break
 		}
 		if err != nil {
-			line := 0
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				line = pe.Line
-			}
-			errs.Add(Pos{File: filename, Line: line}, "", ErrSyntax, "%s", csvMsg(err))
+			errs.Add(text.errPos(err), "", ErrSyntax, "%s", csvMsg(err))
 			return nil
 		}
 		line, _ := r.FieldPos(0)
-		// fieldCol is the column (in bytes, 1-based) where field f starts.
-		fieldCol := func(f int) int { _, c := r.FieldPos(f); return c }
+		// fieldPos is where field f starts (a quoted field may span lines).
+		fieldPos := func(f int) Pos { return text.pos(r.FieldPos(f)) }
 		if len(rec) != len(header) {
 			errs.Add(Pos{File: filename, Line: line, Col: 1}, "", ErrInvalid, "%d fields, header has %d", len(rec), len(header))
 			continue
 		}
 		name := strings.TrimSpace(rec[col["name"]])
 		if name == "" {
-			errs.Add(Pos{File: filename, Line: line, Col: fieldCol(col["name"])}, "", ErrMissing, "empty value set name")
+			errs.Add(fieldPos(col["name"]), "", ErrMissing, "empty value set name")
 			continue
 		}
 		v := byName[name]
@@ -301,12 +298,12 @@ func parseValueSetCSV(filename string, src []byte, errs *ErrorList) []*ValueSet 
 		}
 		sys, known := NormalizeSystem(rec[col["system"]])
 		if !known {
-			errs.Add(Pos{File: filename, Line: line, Col: fieldCol(col["system"])}, "", ErrInvalid, "unknown code system %q (want one of %s)", rec[col["system"]], strings.Join(CodeSystems, ", "))
+			errs.Add(fieldPos(col["system"]), "", ErrInvalid, "unknown code system %q (want one of %s)", rec[col["system"]], strings.Join(CodeSystems, ", "))
 			v.hadErrors = true
 			continue
 		}
 		if msg := v.add(sys, rec[col["code"]]); msg != "" {
-			errs.Add(Pos{File: filename, Line: line, Col: fieldCol(col["code"])}, "", ErrInvalid, "%s", msg)
+			errs.Add(fieldPos(col["code"]), "", ErrInvalid, "%s", msg)
 			v.hadErrors = true
 		}
 	}
@@ -316,6 +313,38 @@ func parseValueSetCSV(filename string, src []byte, errs *ErrorList) []*ValueSet 
 func normHeader(h string) string {
 	h = strings.ToLower(strings.TrimSpace(h))
 	return strings.NewReplacer(" ", "", "_", "", "-", "").Replace(h)
+}
+
+// csvText turns encoding/csv's positions, whose columns count bytes,
+// into Pos, whose columns count runes.
+type csvText struct {
+	file  string
+	src   []byte
+	lines [][]byte // src split at \n, where encoding/csv counts lines; split at the first error
+}
+
+// pos is the position of byte column col (1-based) of line.
+func (t *csvText) pos(line, col int) Pos {
+	if line < 1 {
+		return Pos{File: t.file, Line: 1}
+	}
+	if t.lines == nil {
+		t.lines = bytes.Split(t.src, []byte("\n"))
+	}
+	if line <= len(t.lines) && col >= 1 {
+		text := t.lines[line-1]
+		col = utf8.RuneCount(text[:min(col-1, len(text))]) + 1
+	}
+	return Pos{File: t.file, Line: line, Col: col}
+}
+
+// errPos is where encoding/csv found a syntax error.
+func (t *csvText) errPos(err error) Pos {
+	var pe *csv.ParseError
+	if !errors.As(err, &pe) {
+		return Pos{File: t.file, Line: 1}
+	}
+	return t.pos(pe.Line, pe.Column)
 }
 
 func csvMsg(err error) string {
