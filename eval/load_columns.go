@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -437,6 +438,25 @@ func (c splitList) list(i int, dst []string) ([]string, bool) {
 	return dst, true
 }
 
+// maxQuoted is how many bytes of a cell an error quotes at most.
+const maxQuoted = 40
+
+// quoteCell quotes a cell for an error message, in Go syntax as %q does:
+// the whole cell when short, else its first maxQuoted bytes (cut at a
+// character), "..." and its length, so that a 1 MiB field does not make
+// a 1 MiB message. Every data error quoting a cell quotes it so.
+func quoteCell(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	n := maxQuoted
+	for n > maxQuoted-utf8.UTFMax+1 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	q := strconv.Quote(s[:n])
+	return fmt.Sprintf("%s...\" (%d bytes)", q[:len(q)-1], len(s))
+}
+
 // csvCol is a column of CSV cells; an empty cell is null.
 type csvCol []string
 
@@ -448,6 +468,10 @@ func (c csvCol) date(i int) (metric.Date, bool, error) {
 	}
 	d, err := metric.ParseDate(c[i])
 	if err != nil {
+		if len(c[i]) > maxQuoted {
+			// ParseDate quotes the whole cell.
+			err = errors.New(strings.Replace(err.Error(), strconv.Quote(c[i]), quoteCell(c[i]), 1))
+		}
 		return metric.NoDate, false, err
 	}
 	return d, true, nil
@@ -463,7 +487,7 @@ func (c csvCol) boolean(i int) (Tristate, error) {
 	case s == "0" || strings.EqualFold(s, "false") || strings.EqualFold(s, "no"):
 		return False, nil
 	}
-	return Null, fmt.Errorf("invalid boolean %q: want true/false, 1/0 or yes/no", s)
+	return Null, fmt.Errorf("invalid boolean %s: want true/false, 1/0 or yes/no", quoteCell(s))
 }
 
 func (c csvCol) float(i int) (float64, bool, error) {
@@ -472,7 +496,7 @@ func (c csvCol) float(i int) (float64, bool, error) {
 	}
 	v, err := strconv.ParseFloat(strings.TrimSpace(c[i]), 64)
 	if err != nil {
-		return math.NaN(), false, fmt.Errorf("invalid number %q", c[i])
+		return math.NaN(), false, fmt.Errorf("invalid number %s", quoteCell(c[i]))
 	}
 	return v, !math.IsNaN(v), nil
 }
