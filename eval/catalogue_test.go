@@ -331,13 +331,11 @@ var dataCatalogue = map[string][]dataCase{
 				assert.Len(t, d.Events, 1)
 			}},
 		{name: "csv event in strict mode", opts: []LoadOption{WithStrict(true)},
-			files:   []catFile{csvFile("events.csv", eventsHead+"M1,2025-03-01,CVX,20\nX9,2025-03-01,CVX,20\n")},
-			want:    `events.csv: row 2: column member_id: member "X9" is not in members (1 row set aside in strict mode)`,
-			pending: `strict mode names neither the file nor a row: events: column member_id: 1 rows set aside in strict mode: member_id not in members (e.g. "X9")`},
+			files: []catFile{csvFile("events.csv", eventsHead+"M1,2025-03-01,CVX,20\nX9,2025-03-01,CVX,20\n")},
+			want:  `events.csv: row 2: column member_id: member "X9" is not in members (1 row set aside in strict mode)`},
 		{name: "parquet span in strict mode", opts: []LoadOption{WithStrict(true)},
-			files:   []catFile{parquetFile("enrollment.parquet", nEnrollment, spansHead+"M1,2025-01-01,2025-12-31,medical\nM1,2025-01-01,2025-12-31,medical\nZ1,2025-01-01,2025-12-31,medical\n")},
-			want:    `enrollment.parquet: row group 1, row 3: column member_id: member "Z1" is not in members (1 row set aside in strict mode)`,
-			pending: `strict mode names neither the file nor a row: enrollment: column member_id: 1 rows set aside in strict mode: member_id not in members (e.g. "Z1")`},
+			files: []catFile{parquetFile("enrollment.parquet", nEnrollment, spansHead+"M1,2025-01-01,2025-12-31,medical\nM1,2025-01-01,2025-12-31,medical\nZ1,2025-01-01,2025-12-31,medical\n")},
+			want:  `enrollment.parquet: row group 1, row 3: column member_id: member "Z1" is not in members (1 row set aside in strict mode)`},
 	},
 	"empty files": {
 		{name: "csv members of no bytes", files: []catFile{csvFile("members.csv", "")},
