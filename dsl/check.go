@@ -448,10 +448,11 @@ func (c *checker) exprError(err error) {
 		if strings.Contains(msg, "unexpected") || strings.Contains(msg, "unterminated") || strings.Contains(msg, "expected") || strings.Contains(msg, "invalid") {
 			code = ErrSyntax
 		}
-		c.src.errs.Add(c.exprPos(fe.From), c.path, code, "%s", msg)
+		// after the unknown names: a name is the author's, even float64
+		c.src.errs.Add(c.exprPos(fe.From), c.path, code, "%s", dslTypes(msg))
 		return
 	}
-	c.src.errorf(c.node, c.path, ErrSyntax, "%v", err)
+	c.src.errorf(c.node, c.path, ErrSyntax, "%s", dslTypes(err.Error()))
 }
 
 // didYouMean suggests the nearest function for "unknown function f" and
