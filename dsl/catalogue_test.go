@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -81,8 +82,14 @@ var compileCatalogue = map[string][]compileCase{
 		{name: "second document", src: head + group + "---\nid: other\n",
 			want: "m.yaml:7:1: a second YAML document starts here: a measure, library or value-set file holds one"},
 		{name: "lone carriage returns", src: "id: m\ntitle: M\nperiod: {start: 2025-01-01,\rend: 2025-12-31}\nvaluesets: [vs.yaml]\ndefine:\n  a: exists(events(\"DTap Vaccine\"))\n" + group,
-			want:    `m.yaml:7:20: define.a: unknown value set "DTap Vaccine" (did you mean "DTaP Vaccine"?)`,
-			pending: "YAML counts a lone \\r as a line break, the compiler's expression positions do not: m.yaml:8:14 (the line and column of other text)"},
+			want: `m.yaml:7:20: define.a: unknown value set "DTap Vaccine" (did you mean "DTaP Vaccine"?)`},
+		{name: "only carriage returns", src: strings.ReplaceAll(head+"define:\n  a: exists(code(\"CPT\", \"99213\"))\n    && events(\"DTaP Vaccine\")\n"+group, "\n", "\r"),
+			want: "m.yaml:7:5: define.a: invalid operation: && (mismatched types bool and Events)"},
+		{name: "unicode line separator", src: "id: m\ntitle: M\u2028period: {start: 2025-01-01, end: 2025-12-31}\nvaluesets: [vs.yaml]\ndefine:\n  a: exists(events(\"DTap Vaccine\"))\n" + group,
+			want: `m.yaml:6:20: define.a: unknown value set "DTap Vaccine" (did you mean "DTaP Vaccine"?)`},
+		{name: "byte-order mark", src: "\ufeff{define: {a: 'exists(events(\"DTap Vaccine\"))'}, id: m, title: M, period: {start: 2025-01-01, end: 2025-12-31}, valuesets: [vs.yaml], " +
+			"groups: {g: {initial_population: \"true\", denominator: \"true\", numerator: \"true\"}}}\n",
+			want: `m.yaml:1:29: define.a: unknown value set "DTap Vaccine" (did you mean "DTaP Vaccine"?)`},
 		{name: "duplicate top-level key", src: head + "title: Again\n" + group,
 			want: `m.yaml:5:1: title: duplicate key "title"`},
 	},

@@ -505,7 +505,7 @@ func (c *checker) exprPos(offset int) Pos {
 		// deeper indentation on later lines is part of the value.
 		blockIndent := -1
 		for ln := n.Line + 1; ln <= len(c.src.lines); ln++ {
-			raw := strings.TrimRight(c.src.lines[ln-1], "\r")
+			raw := c.src.lines[ln-1]
 			trimmed := strings.TrimLeft(raw, " ")
 			if trimmed == "" {
 				segs = append(segs, seg{ln, 1, 0})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -13,7 +14,7 @@ import (
 type source struct {
 	file  string
 	errs  *ErrorList
-	lines []string // for mapping expression offsets to file positions
+	lines []string // for mapping expression offsets to file positions (see yamlLines)
 }
 
 func (s *source) pos(n *yaml.Node) Pos { return Pos{File: s.file, Line: n.Line, Col: n.Column} }
@@ -25,7 +26,7 @@ func (s *source) errorf(n *yaml.Node, path string, code ErrorCode, format string
 // parseYAML parses src into its document node, reporting syntax errors with
 // the line yaml gives.
 func (s *source) parseYAML(src []byte) *yaml.Node {
-	s.lines = strings.Split(string(src), "\n")
+	s.lines = yamlLines(src)
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		line := 0
@@ -64,6 +65,30 @@ func (s *source) parseYAML(src []byte) *yaml.Node {
 		return nil
 	}
 	return doc.Content[0]
+}
+
+// yamlLines splits src into its lines as yaml.v3 counts them, so that
+// line n of a yaml.Node is lines[n-1] and its column counts runes of that
+// line. yaml.v3 breaks lines at \n, \r\n and a lone \r, and (as YAML 1.1
+// does) at NEL, LS and PS; a byte-order mark does not count as a column.
+// The breaks themselves are dropped.
+func yamlLines(src []byte) []string {
+	text := strings.TrimPrefix(string(src), "\ufeff")
+	var lines []string
+	start := 0
+	for i := 0; i < len(text); {
+		r, w := utf8.DecodeRuneInString(text[i:])
+		switch r {
+		case '\n', '\r', '\u0085', '\u2028', '\u2029':
+			if r == '\r' && strings.HasPrefix(text[i+1:], "\n") {
+				w = 2 // one break
+			}
+			lines = append(lines, text[start:i])
+			start = i + w
+		}
+		i += w
+	}
+	return append(lines, text[start:])
 }
 
 // fields checks that n is a mapping with only the allowed keys and returns
