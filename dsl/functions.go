@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/expr-lang/expr/ast"
 
@@ -679,7 +678,7 @@ func memberMonths(spans []Span, want Benefits, from, to, day int64) int64 {
 	y, m, _ := metric.Date(from).YMD()
 	var n int64
 	for {
-		anchor := metric.DateOf(y, m, min(int(day), daysInMonth(y, m)))
+		anchor := metric.DateOf(y, m, min(int(day), metric.DaysIn(y, m)))
 		if int64(anchor) > to {
 			return n
 		}
@@ -690,11 +689,6 @@ func memberMonths(spans []Span, want Benefits, from, to, day int64) int64 {
 			y, m = y+1, 1
 		}
 	}
-}
-
-func daysInMonth(y int, m time.Month) int {
-	_, _, last := metric.DateOf(y, m+1, 0).YMD() // day 0: the last of m
-	return last
 }
 
 func (c *checker) benefit(n ast.Node) (Benefits, bool) {

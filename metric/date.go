@@ -171,6 +171,9 @@ func (d Date) monthsFrom(start Date) int {
 	return n
 }
 
+// DaysIn returns the number of days of month m (1-12) of year y.
+func DaysIn(y int, m time.Month) int { return daysIn(y, m) }
+
 func daysIn(y int, m time.Month) int {
 	switch m {
 	case time.February:

@@ -106,3 +106,14 @@ func TestCivilMatchesTime(t *testing.T) {
 		}
 	}
 }
+
+func TestDaysInMatchesTime(t *testing.T) {
+	for _, y := range []int{1900, 1999, 2000, 2023, 2024, 2025, 2100, 2400} {
+		for m := time.January; m <= time.December; m++ {
+			want := time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day() // day 0: the last of m
+			if got := DaysIn(y, m); got != want {
+				t.Errorf("DaysIn(%d, %s) = %d, want %d", y, m, got, want)
+			}
+		}
+	}
+}
