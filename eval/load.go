@@ -652,12 +652,14 @@ func buildMembers(d *Data, mps []*memberPart) error {
 	}
 	for k := 1; k < len(keys); k++ {
 		if prev, o := order[k-1], order[k]; keys[k-1].hi == keys[k].hi && keys[k-1].lo == keys[k].lo && id(prev) == id(o) {
-			where := fmt.Sprintf("at row %d", prev.row+1)
-			if prev.part != o.part {
-				where = fmt.Sprintf("in %s row %d", mps[prev.part].file, prev.row+1)
+			p, pp := mps[o.part], mps[prev.part]
+			at, first := p.place(p.offset+int64(o.row)+1), pp.place(pp.offset+int64(prev.row)+1)
+			where := "at " + first.String()
+			if first.file != at.file {
+				where = "in " + first.file + " " + first.String()
 			}
-			p := mps[o.part]
-			return p.err(int64(o.row)+1, "member_id", "duplicate member id %q (first %s)", id(o), where)
+			return &DataError{File: at.file, Table: tMembers.String(), Column: "member_id", Row: at.row, RowGroup: at.group,
+				Msg: fmt.Sprintf("duplicate member id %q (first %s)", id(o), where)}
 		}
 	}
 

@@ -134,8 +134,8 @@ func readRecords(ctx context.Context, t tableKind, name string, rr batchReader, 
 	if err := p.begin(fields); err != nil {
 		return 0, err
 	}
-	if s, ok := p.(interface{ setRowGroups(func(int64) int) }); ok && rowGroup != nil {
-		s.setRowGroups(rowGroup)
+	if s, ok := p.(interface{ setRowGroups(func(int64) int, int64) }); ok {
+		s.setRowGroups(rowGroup, offset)
 	}
 	var rows int64
 	for rr.Next() {

@@ -107,6 +107,15 @@ type directFile struct {
 	groupRows, groupFirst []int64
 }
 
+// rowGroupOf returns the 0-based row group of the 1-based file row.
+func (f *directFile) rowGroupOf(row int64) int {
+	g, found := slices.BinarySearch(f.groupFirst, row)
+	if !found {
+		g--
+	}
+	return g
+}
+
 // openDirect returns the direct reading of a Parquet file of table t
 // (events or enrollment), or false when the file needs the pqarrow path
 // (including when it cannot be opened: that path reports the error).
@@ -881,6 +890,15 @@ type rowPlace struct {
 
 // before orders places by file name, then row, so that the first row of
 // files read concurrently does not depend on their timing.
+// String writes the row and, in a file of row groups, its group, as
+// DataError does.
+func (a rowPlace) String() string {
+	if a.group >= 0 {
+		return fmt.Sprintf("row group %d, row %d", a.group, a.row)
+	}
+	return fmt.Sprintf("row %d", a.row)
+}
+
 // No row (row 0) comes after every row.
 func (a rowPlace) before(b rowPlace) bool {
 	if a.row == 0 || b.row == 0 {

@@ -146,9 +146,12 @@ func directMembersSource(path string, layout memberLayout, groupRows []int64) so
 		defer r.close()
 		f := &directFile{path: path, table: tMembers, layout: layout.cols, groupRows: groupRows}
 		first := int64(1)
-		for g, n := range groupRows {
+		for _, n := range groupRows {
 			f.groupFirst = append(f.groupFirst, first)
 			first += n
+		}
+		p.setRowGroups(f.rowGroupOf, 0)
+		for g := range groupRows {
 			if err := r.readGroup(ctx, f, g); err != nil {
 				return 0, err
 			}

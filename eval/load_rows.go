@@ -79,11 +79,16 @@ type partBase struct {
 	// their cells are never parsed or interned.
 	req *dsl.Requirements
 	// rowGroup gives the Parquet row group of a row of the file, for
-	// errors found after reading (nil: the file has none).
+	// errors found after reading (nil: the file has none); offset is the
+	// number of rows of the file before the part's first (a part that
+	// holds some row groups of a file).
 	rowGroup func(row int64) int
+	offset   int64
 }
 
-func (p *partBase) setRowGroups(rowGroup func(row int64) int) { p.rowGroup = rowGroup }
+func (p *partBase) setRowGroups(rowGroup func(row int64) int, offset int64) {
+	p.rowGroup, p.offset = rowGroup, offset
+}
 
 // place locates row of the part's file.
 func (p *partBase) place(row int64) rowPlace {
