@@ -310,7 +310,7 @@ func (w *spanWorker) decode(cols [sPlan + 1]file.ColumnChunkReader, m int, bad *
 				w.benefit.put(0, it, b)
 			}
 			if b < 0 {
-				bad.note(r, sBenefits, fmt.Sprintf("unknown benefit %q: want medical, dental, mental_health, chemical_dependency or pharmacy", it))
+				bad.note(r, sBenefits, unknownBenefit(string(it)))
 				continue
 			}
 			w.benefits[r] |= Benefits(b)

@@ -716,7 +716,7 @@ func (p *spanPart) add(b *batch) error {
 				bf, ok = ParseBenefit(strings.ToLower(strings.TrimSpace(s)))
 			}
 			if !ok {
-				return p.err(row, spanSpecs[sBenefits].name, "unknown benefit %q: want medical, dental, mental_health, chemical_dependency or pharmacy", s)
+				return p.err(row, spanSpecs[sBenefits].name, "%s", unknownBenefit(s))
 			}
 			sp.Benefits |= bf
 		}
@@ -727,6 +727,12 @@ func (p *spanPart) add(b *batch) error {
 		p.spans.add(sp)
 	}
 	return nil
+}
+
+// unknownBenefit is the error of a benefits item that is none of the
+// Benefits.
+func unknownBenefit(s string) string {
+	return fmt.Sprintf("unknown benefit %s: want medical, dental, mental_health, chemical_dependency or pharmacy", quoteCell(s))
 }
 
 // Events.
