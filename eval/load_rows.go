@@ -130,13 +130,34 @@ func (p *partBase) begin(fields []field) error {
 	}
 	for s, spec := range p.specs {
 		if spec.required && p.idx[s] < 0 {
-			return p.err(0, spec.name, "missing required column")
+			return p.err(0, spec.name, "missing required column%s", missingHint(fields, spec.name))
 		}
 		if !spec.required && !columnNeeded(p.table, p.req, spec.name) {
 			p.idx[s] = -1
 		}
 	}
 	return nil
+}
+
+// missingHint says why column name may be missing from fields, when the
+// cause is plain: a column named in another case, or a CSV header that is
+// one column because the file has another delimiter.
+func missingHint(fields []field, name string) string {
+	for _, f := range fields {
+		if strings.EqualFold(f.name, name) {
+			return fmt.Sprintf(" (column names are lower case: found %s)", quoteCell(f.name))
+		}
+	}
+	if len(fields) != 1 || fields[0].typ != nil {
+		return ""
+	}
+	h := fields[0].name
+	for _, d := range [...]struct{ sep, name string }{{"\t", "tabs"}, {";", `";"`}, {"|", `"|"`}} {
+		if strings.Contains(h, d.sep) {
+			return fmt.Sprintf(` (the header is one column %s: is the file delimited by %s? want ",")`, quoteCell(h), d.name)
+		}
+	}
+	return ""
 }
 
 func (p *partBase) spec(name string) int { return specIndex(p.specs, name) }
