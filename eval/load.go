@@ -67,6 +67,7 @@ func WithRequirements(req dsl.Requirements) LoadOption {
 //
 //	events.csv: row 12: column date: invalid date "2025-02-30": no such day
 //	events.parquet: row group 3, row 1234: column code: null value in required column
+//	members.csv: row 2 (line 4): column birth_date: invalid date "2010-02-30": no such day
 //
 // leaving out the parts that do not apply.
 type DataError struct {
@@ -78,6 +79,10 @@ type DataError struct {
 	// Row is the 1-based data row in the file (not counting a CSV header),
 	// 0 when the error is not about one row.
 	Row int64
+	// Line is the 1-based line of a CSV file on which Row starts, 0 when
+	// not known. Error shows it when it is not Row+1, as when blank lines
+	// or quoted newlines come before the row.
+	Line int64
 	// RowGroup is the 0-based Parquet row group of Row, -1 when not
 	// applicable.
 	RowGroup int
@@ -99,7 +104,11 @@ func (e *DataError) Error() string {
 		if e.RowGroup >= 0 {
 			fmt.Fprintf(&b, "row group %d, ", e.RowGroup)
 		}
-		fmt.Fprintf(&b, "row %d: ", e.Row)
+		fmt.Fprintf(&b, "row %d", e.Row)
+		if e.Line > 0 && e.Line != e.Row+1 {
+			fmt.Fprintf(&b, " (line %d)", e.Line)
+		}
+		b.WriteString(": ")
 	}
 	if e.Column != "" {
 		fmt.Fprintf(&b, "column %s: ", e.Column)

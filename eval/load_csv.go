@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 )
 
 // csvBatchRows is the number of CSV rows converted at a time: enough to
@@ -30,36 +31,68 @@ func csvSource(t tableKind, name string, open func() (io.ReadCloser, error)) sou
 	}}
 }
 
+// maxKey is the most bytes a cell of a key column (keyNouns) may have.
+const maxKey = 4096
+
+// keyNouns names the values of each table's key columns: ids and codes,
+// which are interned and compared, and which no real data makes longer
+// than maxKey bytes.
+var keyNouns = [...]map[string]string{
+	tMembers:    {"member_id": "member id"},
+	tEnrollment: {"member_id": "member id", "plan": "plan"},
+	tEvents:     {"member_id": "member id", "system": "system", "code": "code", "claim_id": "claim id", "source": "source"},
+}
+
+// csvSpecs are the canonical columns of each table.
+var csvSpecs = [...][]colSpec{tMembers: memberSpecs, tEnrollment: spanSpecs, tEvents: eventSpecs}
+
 // readCSV reads a CSV file with a header line, every cell as text: CSV
-// carries no types, and guessing them would turn CVX "03" into 3.
+// carries no types, and guessing them would turn CVX "03" into 3. Cells
+// of text columns must be UTF-8 (those of dates, numbers and booleans
+// fail to parse if not), and those of key columns at most maxKey bytes.
 func readCSV(ctx context.Context, t tableKind, name string, r io.Reader, p part) (int64, error) {
-	br := bufio.NewReaderSize(r, 1<<16)
-	if b, _ := br.Peek(3); string(b) == "\xef\xbb\xbf" {
+	// The cells are checked one by one only once w has seen bytes that
+	// are not UTF-8: checking the file in 64 KiB blocks costs a fraction
+	// of checking millions of short cells.
+	w := &utf8Watch{r: r}
+	br := bufio.NewReaderSize(w, 1<<16)
+	dataErr := func(row, line int64, col, format string, args ...any) *DataError {
+		return &DataError{File: name, Table: t.String(), Row: row, Line: line, Column: col, RowGroup: -1, Msg: fmt.Sprintf(format, args...)}
+	}
+	switch b, _ := br.Peek(3); {
+	case string(b) == "\xef\xbb\xbf":
 		_, _ = br.Discard(3)
+	case len(b) >= 2 && (b[0] == 0xff && b[1] == 0xfe || b[0] == 0xfe && b[1] == 0xff):
+		return 0, dataErr(0, 0, "", "UTF-16 text: want UTF-8")
 	}
 	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = -1 // checked here, to report it as a DataError
-	dataErr := func(row int64, format string, args ...any) error {
-		return &DataError{File: name, Table: t.String(), Row: row, RowGroup: -1, Msg: fmt.Sprintf(format, args...)}
-	}
 	parseErr := func(row int64, err error) error {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return dataErr(row, "%v (line %d, column %d)", pe.Err, pe.Line, pe.Column)
+			return dataErr(row, int64(pe.StartLine), "", "%v (line %d, column %d)", pe.Err, pe.Line, pe.Column)
 		}
 		return err
 	}
 	head, err := cr.Read()
 	if err == io.EOF {
-		return 0, dataErr(0, "empty file: no header")
+		return 0, dataErr(0, 0, "", "empty file: no header")
 	}
 	if err != nil {
 		return 0, parseErr(0, err)
 	}
 	fields := make([]field, len(head))
+	keys := make([]string, len(head))
+	text := make([]bool, len(head))
 	for i, h := range head {
+		if w.bad && !utf8.ValidString(h) {
+			return 0, dataErr(0, 0, "", "column name %s: invalid UTF-8", quoteCell(h))
+		}
 		fields[i] = field{name: strings.TrimSpace(h)}
+		keys[i] = keyNouns[t][fields[i].name]
+		s := specIndex(csvSpecs[t], fields[i].name)
+		text[i] = s < 0 || csvSpecs[t][s].kind == kText || csvSpecs[t][s].kind == kList
 	}
 	if err := p.begin(fields); err != nil {
 		return 0, err
@@ -68,22 +101,40 @@ func readCSV(ctx context.Context, t tableKind, name string, r io.Reader, p part)
 	for j := range cols {
 		cols[j] = make([]string, 0, csvBatchRows)
 	}
-	var rows int64
+	// lines holds the line of each row of the batch, for the errors of
+	// the part.
+	lines := make([]int64, 0, csvBatchRows)
+	var rows, flushed int64
 	flush := func() error {
-		n := len(cols[0])
+		n := len(lines)
 		if n == 0 {
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := p.add(&batch{n: n, first: rows - int64(n) + 1, text: cols}); err != nil {
+		first := flushed + 1
+		if err := p.add(&batch{n: n, first: first, text: cols}); err != nil {
+			var de *DataError
+			if errors.As(err, &de) && de.File == name && de.Line == 0 && de.Row >= first && de.Row < first+int64(n) {
+				de.Line = lines[de.Row-first]
+			}
 			return err
 		}
+		flushed += int64(n)
 		for j := range cols {
 			cols[j] = cols[j][:0]
 		}
+		lines = lines[:0]
 		return nil
+	}
+	// fail returns the error of a row, unless a row before it in the
+	// batch has one: the first error in the file is the one reported.
+	fail := func(err error) (int64, error) {
+		if ferr := flush(); ferr != nil {
+			return rows, ferr
+		}
+		return rows, err
 	}
 	for {
 		rec, err := cr.Read()
@@ -91,20 +142,82 @@ func readCSV(ctx context.Context, t tableKind, name string, r io.Reader, p part)
 			break
 		}
 		if err != nil {
-			return rows, parseErr(rows+1, err)
+			return fail(parseErr(rows+1, err))
 		}
 		rows++
+		line, _ := cr.FieldPos(0)
 		if len(rec) != len(fields) {
-			return rows, dataErr(rows, "%d fields, want %d as in the header", len(rec), len(fields))
+			return fail(dataErr(rows, int64(line), "", "%d fields, want %d as in the header", len(rec), len(fields)))
 		}
+		long := false
 		for j, s := range rec {
 			cols[j] = append(cols[j], s)
+			long = long || len(s) > maxKey
 		}
-		if len(cols[0]) == csvBatchRows {
+		if long || w.bad {
+			for j, s := range rec {
+				var err error
+				if len(s) > maxKey && keys[j] != "" {
+					err = dataErr(rows, int64(line), fields[j].name, "a %s of %d bytes (at most %d)", keys[j], len(s), maxKey)
+				} else if text[j] && !utf8.ValidString(s) {
+					err = dataErr(rows, int64(line), fields[j].name, "invalid UTF-8 %s", quoteCell(s))
+				}
+				if err != nil {
+					for j := range cols {
+						cols[j] = cols[j][:len(lines)] // the row is not read
+					}
+					return fail(err)
+				}
+			}
+		}
+		lines = append(lines, int64(line))
+		if len(lines) == csvBatchRows {
 			if err := flush(); err != nil {
 				return rows, err
 			}
 		}
 	}
 	return rows, flush()
+}
+
+// utf8Watch passes on the bytes of r, setting bad once they are not all
+// UTF-8 (at the latest when the bytes are read, so before any cell that
+// holds them is parsed).
+type utf8Watch struct {
+	r   io.Reader
+	bad bool
+	// part is the start of a character that the last read cut, n bytes.
+	part [utf8.UTFMax]byte
+	n    int
+}
+
+func (w *utf8Watch) Read(b []byte) (int, error) {
+	n, err := w.r.Read(b)
+	if !w.bad {
+		w.check(b[:n], err != nil)
+	}
+	return n, err
+}
+
+func (w *utf8Watch) check(b []byte, end bool) {
+	for w.n > 0 && len(b) > 0 && !utf8.FullRune(w.part[:w.n]) {
+		w.part[w.n] = b[0]
+		w.n++
+		b = b[1:]
+	}
+	if w.n > 0 && utf8.FullRune(w.part[:w.n]) {
+		w.bad = !utf8.Valid(w.part[:w.n])
+		w.n = 0
+	}
+	// Keep a character cut at the end of b for the next read.
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax+1; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				w.n = copy(w.part[:], b[i:])
+				b = b[:i]
+			}
+			break
+		}
+	}
+	w.bad = w.bad || !utf8.Valid(b) || end && w.n > 0
 }
