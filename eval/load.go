@@ -668,7 +668,7 @@ func buildMembers(d *Data, mps []*memberPart) error {
 				where = "in " + first.file + " " + first.String()
 			}
 			return &DataError{File: at.file, Table: tMembers.String(), Column: "member_id", Row: at.row, RowGroup: at.group,
-				Msg: fmt.Sprintf("duplicate member id %q (first %s)", id(o), where)}
+				Msg: fmt.Sprintf("duplicate member id %s (first %s)", quoteCell(id(o)), where)}
 		}
 	}
 
@@ -809,7 +809,7 @@ func (a *aside) strictError() *DataError {
 		id = u.examples[0] // no place known: a reader that keeps none
 	}
 	return &DataError{File: u.first.file, Table: a.table.String(), Column: "member_id", Row: u.first.row, RowGroup: u.first.group,
-		Msg: fmt.Sprintf("member %q is not in members (%s set aside in strict mode)", id, rows)}
+		Msg: fmt.Sprintf("member %s is not in members (%s set aside in strict mode)", quoteCell(id), rows)}
 }
 
 // setAside reports the rows set aside with the first ids in sort order as

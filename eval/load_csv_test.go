@@ -58,6 +58,11 @@ func TestCSVErrors(t *testing.T) {
 			assert.EqualError(t, err, c.want)
 		})
 	}
+	// Errors found after reading quote ids as cells are quoted.
+	_, err := loadCSV(context.Background(), "member_id,birth_date\n"+id+",2010-03-04\n"+id+",2010-03-04\n", spans, events)
+	assert.EqualError(t, err, `members.csv: row 2: column member_id: duplicate member id "`+id[:40]+`..." (4096 bytes) (first at row 1)`)
+	_, err = loadCSV(context.Background(), members, spans, events+id+",2025-01-01,CPT,99213\n", WithStrict(true))
+	assert.EqualError(t, err, `events.csv: row 1: column member_id: member "`+id[:40]+`..." (4096 bytes) is not in members (1 row set aside in strict mode)`)
 	// UTF-8 beyond ASCII loads.
 	d, err := loadCSV(context.Background(), "member_id,birth_date,county\nM1,2010-03-04,Doña Ana\n", spans, events)
 	require.NoError(t, err)
