@@ -23,19 +23,13 @@ func (s *source) errorf(n *yaml.Node, path string, code ErrorCode, format string
 	s.errs.Add(s.pos(n), path, code, format, args...)
 }
 
-// parseYAML parses src into its document node, reporting syntax errors with
-// the line yaml gives.
+// parseYAML parses src into its document node, reporting syntax errors at
+// their positions (see syntaxError).
 func (s *source) parseYAML(src []byte) *yaml.Node {
 	s.lines = yamlLines(src)
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
-		line := 0
-		msg := err.Error()
-		msg = strings.TrimPrefix(msg, "yaml: ")
-		if _, err := fmt.Sscanf(msg, "line %d:", &line); err == nil {
-			msg = strings.TrimSpace(msg[strings.IndexByte(msg, ':')+1:])
-		}
-		s.errs.Add(Pos{File: s.file, Line: line}, "", ErrSyntax, "%s", msg)
+		s.syntaxError(src, err)
 		return nil
 	}
 	if len(doc.Content) == 0 {
@@ -67,14 +61,19 @@ func (s *source) parseYAML(src []byte) *yaml.Node {
 	return doc.Content[0]
 }
 
-// yamlLines splits src into its lines as yaml.v3 counts them, so that
-// line n of a yaml.Node is lines[n-1] and its column counts runes of that
-// line. yaml.v3 breaks lines at \n, \r\n and a lone \r, and (as YAML 1.1
-// does) at NEL, LS and PS; a byte-order mark does not count as a column.
-// The breaks themselves are dropped.
-func yamlLines(src []byte) []string {
-	text := strings.TrimPrefix(string(src), "\ufeff")
-	var lines []string
+// yamlText is src as yaml.v3 reads it: a byte-order mark is no column.
+func yamlText(src []byte) string { return strings.TrimPrefix(string(src), "\ufeff") }
+
+// lineSpan is one line of a text: its bytes [start, end), without the
+// line break.
+type lineSpan struct{ start, end int }
+
+// yamlLineSpans splits text into its lines as yaml.v3 counts them, so that
+// line n of a yaml.Node is the n-th span and its column counts runes of
+// that span. yaml.v3 breaks lines at \n, \r\n and a lone \r, and (as
+// YAML 1.1 does) at NEL, LS and PS.
+func yamlLineSpans(text string) []lineSpan {
+	var spans []lineSpan
 	start := 0
 	for i := 0; i < len(text); {
 		r, w := utf8.DecodeRuneInString(text[i:])
@@ -83,12 +82,24 @@ func yamlLines(src []byte) []string {
 			if r == '\r' && strings.HasPrefix(text[i+1:], "\n") {
 				w = 2 // one break
 			}
-			lines = append(lines, text[start:i])
+			spans = append(spans, lineSpan{start, i})
 			start = i + w
 		}
 		i += w
 	}
-	return append(lines, text[start:])
+	return append(spans, lineSpan{start, len(text)})
+}
+
+// yamlLines returns the lines of src as yaml.v3 counts them (see
+// yamlLineSpans), without their breaks.
+func yamlLines(src []byte) []string {
+	text := yamlText(src)
+	spans := yamlLineSpans(text)
+	lines := make([]string, len(spans))
+	for i, sp := range spans {
+		lines[i] = text[sp.start:sp.end]
+	}
+	return lines
 }
 
 // fields checks that n is a mapping with only the allowed keys and returns
