@@ -63,6 +63,10 @@ var compileCatalogue = map[string][]compileCase{
 	"yaml syntax": {
 		{name: "unclosed flow sequence", src: "id: m\ntitle: [unclosed\n",
 			want: "m.yaml:2:8: did not find expected ',' or ']'"},
+		{name: "unclosed flow sequence at the end of the file", src: "id: m\ntitle: [\n\n",
+			want: "m.yaml:2: did not find expected node content"}, // yaml.v3 names the line after the last
+		{name: "unclosed flow sequence at the end of a file with no line break", src: "id: [",
+			want: "m.yaml:1: did not find expected node content"},
 		{name: "unclosed flow sequence in a flow mapping", src: "id: m\ntitle: {a: [b, c}\n",
 			want: "m.yaml:2:12: did not find expected ',' or ']'"},
 		{name: "unclosed flow sequence on the first line", src: "{id: m, title: [M, period: x\n",

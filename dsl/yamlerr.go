@@ -88,6 +88,12 @@ func (s *source) syntaxError(src []byte, err error) {
 			pos.Line, pos.Col = textPos(text, off)
 		}
 	}
+	// An error at the end of the input (an unclosed "[") comes with the
+	// line after the last, which the file may not have: the last line with
+	// text is where the reader looks.
+	if last, _ := textPos(text, len(strings.TrimRight(text, "\r\n \t"))); pos.Line > last {
+		pos.Line, pos.Col = last, 0
+	}
 	s.errs.Add(pos, "", ErrSyntax, "%s", problem)
 }
 
