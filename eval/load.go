@@ -777,18 +777,27 @@ func newAside(t tableKind) *aside { return &aside{table: t} }
 // indexes, -1 for rows set aside.
 func (a *aside) resolve(members *keyTable, p *partBase, ids *localIDs, member chunks[int32]) {
 	global := make([]int32, len(ids.s))
+	first := int32(-1) // the unknown id whose first row comes first
 	for i, s := range ids.s {
 		g, ok := members.get(0, unsafe.Slice(unsafe.StringData(s), len(s)))
 		if !ok {
 			g = -1
+			if r := ids.rowOf(int32(i)); r > 0 && (first < 0 || r < ids.rowOf(first)) {
+				first = int32(i)
+			}
 		}
 		global[i] = g
+	}
+	// The part's first row set aside is its first unknown id's first row:
+	// located once, not for every row of an unknown member.
+	if first >= 0 {
+		a.ids.noteFirst(ids.s[first], p.place(ids.rowOf(first)))
 	}
 	for _, ms := range member {
 		for k, m := range ms {
 			g := global[m]
 			if g < 0 {
-				a.ids.note(ids.s[m], p.place(ids.rowOf(m)))
+				a.ids.note(ids.s[m], rowPlace{})
 			}
 			ms[k] = g
 		}

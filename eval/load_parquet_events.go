@@ -910,11 +910,18 @@ func (a rowPlace) before(b rowPlace) bool {
 	return a.row < b.row
 }
 
-// note counts a row of the unknown member s, at place at.
-func (u *unknownIDs) note(s string, at rowPlace) {
+// noteFirst records that a row of the unknown member s is at place at,
+// which becomes first if it comes before the first so far.
+func (u *unknownIDs) noteFirst(s string, at rowPlace) {
 	if at.before(u.first) {
 		u.first, u.firstID = at, strings.Clone(s)
 	}
+}
+
+// note counts a row of the unknown member s, at place at (no row: the
+// caller notes the first itself, see noteFirst).
+func (u *unknownIDs) note(s string, at rowPlace) {
+	u.noteFirst(s, at)
 	u.rows++
 	i := 0
 	for i < len(u.examples) && u.examples[i] < s {
@@ -936,9 +943,7 @@ func (u *unknownIDs) merge(o *unknownIDs) {
 	for _, s := range o.examples {
 		u.note(s, rowPlace{})
 	}
-	if o.first.before(u.first) {
-		u.first, u.firstID = o.first, o.firstID
-	}
+	u.noteFirst(o.firstID, o.first)
 	u.rows = rows
 }
 
