@@ -100,6 +100,8 @@ type compiled struct {
 	// rows are the code sets an Events value's rows can come from (see
 	// claimscope.go).
 	rows []rowItem
+	// days bounds an int value computed from the period (datewindow.go).
+	days dayRange
 }
 
 func (c compiled) ok() bool { return c.k != kInvalid }
@@ -132,6 +134,9 @@ type checker struct {
 	// predicate nesting and let variables in scope while compiling
 	depth int
 	lets  []letVar
+	// defineValue is set while a define's expression is compiled: its
+	// value as a whole is what Explain shows (see consumeShown).
+	defineValue bool
 
 	// the expression being compiled
 	node *yaml.Node
@@ -225,7 +230,9 @@ func (c *checker) compileDefines() {
 		d.done = true
 		outer := c.src
 		c.src = d.file
+		c.defineValue = true
 		d.fn = c.compileExpr(d.node, d.path, d.src, kInvalid)
+		c.defineValue = false
 		c.src = outer
 		d.typ = d.fn.k
 		if d.typ != kInvalid {
@@ -263,7 +270,7 @@ func (c *checker) memoize(d *define) compiled {
 	if d.episodic {
 		valid = func(r *Runner) bool { return r.defGen[idx] == r.gen }
 	}
-	out := compiled{k: fn.k, rows: fn.rows}
+	out := compiled{k: fn.k, rows: fn.rows, days: fn.days}
 	switch fn.k {
 	case kBool:
 		out.b = memo(idx, valid, fn.b, func(r *Runner) []bool { return r.bools })
@@ -422,7 +429,12 @@ func (c *checker) compileExpr(n *yaml.Node, path, text string, want kind) compil
 		return compiled{}
 	}
 	before := len(*c.src.errs)
-	fn := c.compile(tree.Node)
+	fn := c.flow(tree.Node)
+	if c.defineValue {
+		c.consumeShown(fn)
+	} else {
+		c.consume(fn)
+	}
 	if len(*c.src.errs) > before {
 		return compiled{}
 	}
@@ -572,8 +584,7 @@ func (c *checker) flow(n ast.Node) compiled {
 		v := n.Value
 		return compiled{k: kBool, b: func(*Runner) bool { return v }}
 	case *ast.IntegerNode:
-		v := int64(n.Value)
-		return compiled{k: kInt, i: func(*Runner) int64 { return v }}
+		return constInt(int64(n.Value))
 	case *ast.FloatNode:
 		v := n.Value
 		return compiled{k: kFloat, f: func(*Runner) float64 { return v }}
@@ -644,9 +655,9 @@ func (c *checker) ident(n *ast.IdentifierNode) compiled {
 	}
 	switch name {
 	case "period_start":
-		return compiled{k: kInt, i: func(r *Runner) int64 { return int64(r.period.Start) }}
+		return compiled{k: kInt, days: periodStartDays, i: func(r *Runner) int64 { return int64(r.period.Start) }}
 	case "period_end":
-		return compiled{k: kInt, i: func(r *Runner) int64 { return int64(r.period.End) }}
+		return compiled{k: kInt, days: periodEndDays, i: func(r *Runner) int64 { return int64(r.period.End) }}
 	case "member_id":
 		return compiled{k: kString, s: func(r *Runner) string { return r.member.ID }}
 	case "birth_date":
@@ -719,7 +730,7 @@ func (c *checker) unary(n *ast.UnaryNode) compiled {
 		return compiled{k: kBool, b: func(r *Runner) bool { return !f(r) }}
 	case n.Operator == "-" && x.k == kInt:
 		f := x.i
-		return compiled{k: kInt, i: func(r *Runner) int64 { return -f(r) }}
+		return compiled{k: kInt, days: negateDays(x.days), i: func(r *Runner) int64 { return -f(r) }}
 	case n.Operator == "-" && x.k == kFloat:
 		f := x.f
 		return compiled{k: kFloat, f: func(r *Runner) float64 { return -f(r) }}
@@ -751,6 +762,9 @@ func (c *checker) conditional(n *ast.ConditionalNode) compiled {
 		return c.errAt(n, ErrType, "branches differ in type: %s and %s", a.k, b.k)
 	}
 	out := compiled{k: a.k, rows: append(slices.Clip(a.rows), b.rows...)}
+	if a.days != nil && b.days != nil {
+		out.days = hullDays([]dayRange{a.days, b.days})
+	}
 	switch a.k {
 	case kBool:
 		out.b = choose(p, a.b, b.b)
@@ -887,9 +901,9 @@ func (c *checker) arith(n *ast.BinaryNode, op string, a, b compiled) compiled {
 		x, y := a.i, b.i
 		switch op {
 		case "+":
-			return compiled{k: kInt, i: func(r *Runner) int64 { return x(r) + y(r) }}
+			return compiled{k: kInt, days: shiftDays(a.days, b.days, 1, 1, metric.Date.AddDays), i: func(r *Runner) int64 { return x(r) + y(r) }}
 		case "-":
-			return compiled{k: kInt, i: func(r *Runner) int64 { return x(r) - y(r) }}
+			return compiled{k: kInt, days: shiftDays(a.days, negateDays(b.days), 1, 1, metric.Date.AddDays), i: func(r *Runner) int64 { return x(r) - y(r) }}
 		case "*":
 			return compiled{k: kInt, i: func(r *Runner) int64 { return x(r) * y(r) }}
 		case "%":

@@ -23,6 +23,8 @@ import "slices"
 type rowItem struct {
 	ref codeRef
 	on  []codeRef
+	// win bounds the rows' dates (datewindow.go); nil bounds nothing.
+	win dayRange
 }
 
 // The two refs that name no code set: the current episode, whose rows the
@@ -57,13 +59,25 @@ func (f rowFlow) passes(i int) bool {
 
 // consume records that v is read as a whole: every row it can hold
 // matters, on the conditions its items carry.
-func (c *checker) consume(v compiled) {
+func (c *checker) consume(v compiled) { c.consumeRows(v, true) }
+
+// consumeShown records that v is a define's value, which Explain shows:
+// for claim scopes every row it can hold matters, as for consume, but no
+// date window is recorded, since the rows outside the windows of the
+// define's other uses change no result (a trace of data loaded with
+// windows says so; see datewindow.go).
+func (c *checker) consumeShown(v compiled) { c.consumeRows(v, false) }
+
+func (c *checker) consumeRows(v compiled, windows bool) {
 	if v.k != kEvents {
 		return
 	}
 	for _, it := range v.rows {
 		if it.ref == episodeRef || it.ref == unknownRef {
 			continue
+		}
+		if windows {
+			c.useWindow(it)
 		}
 		if c.m.freeRefs == nil {
 			c.m.freeRefs, c.m.scopedRefs = map[codeRef]bool{}, map[codeRef][]codeRef{}
@@ -300,13 +314,15 @@ func unionRefs(a, b []CodeRef) []CodeRef {
 }
 
 // RowRule tells a loader when a row of the normalised (system, code)
-// matters. Always: whatever its claim. Otherwise, when its claim id is
-// set and the claim carries a row anchoring one of the scopes in On (bit
-// k for ClaimScopes[k]). Anchors has bit k set when the code anchors
-// ClaimScopes[k]. A code with neither Always nor On is not needed.
+// matters. Only when its date falls in Window; then, if Always, whatever
+// its claim. Otherwise, when its claim id is set and the claim carries a
+// row anchoring one of the scopes in On (bit k for ClaimScopes[k]).
+// Anchors has bit k set when the code anchors ClaimScopes[k]. A code with
+// neither Always nor On is not needed.
 type RowRule struct {
 	Always      bool
 	On, Anchors uint64
+	Window      Window
 }
 
 // Scoped reports whether the row matters only on a claim that anchors one
@@ -319,7 +335,7 @@ func (r *Requirements) Rule(system, code string) RowRule { return r.Rules().Rule
 
 // Rules returns r's rules ready for many codes.
 func (r *Requirements) Rules() *RowRules {
-	rr := &RowRules{scopes: r.ClaimScopes}
+	rr := &RowRules{scopes: r.ClaimScopes, windows: r.windowMap(), refs: r.refs()}
 	scoped := map[CodeRef]bool{}
 	for _, s := range r.ClaimScopes {
 		for _, c := range s.Rows {
@@ -336,8 +352,10 @@ func (r *Requirements) Rules() *RowRules {
 
 // RowRules answers Rule for one Requirements.
 type RowRules struct {
-	scopes []ClaimScope
-	free   []CodeRef
+	scopes  []ClaimScope
+	free    []CodeRef
+	refs    []CodeRef
+	windows map[CodeRef]Window
 }
 
 // Rule returns the row rule of the normalised (system, code).
@@ -359,6 +377,24 @@ func (rr *RowRules) Rule(system, code string) RowRule {
 		if c.Contains(system, code) {
 			rule.Always = true
 			break
+		}
+	}
+	// The code's rows matter within the window of any set holding it
+	// (a code in no set is not needed: Always and On say so).
+	rule.Window = All
+	found := false
+	for _, c := range rr.refs {
+		if !c.Contains(system, code) {
+			continue
+		}
+		w, ok := rr.windows[c]
+		if !ok {
+			w = All
+		}
+		if !found {
+			rule.Window, found = w, true
+		} else {
+			rule.Window = rule.Window.Hull(w)
 		}
 	}
 	return rule

@@ -31,6 +31,11 @@ type Trace struct {
 	Defines    []DefineTrace  `json:"defines"`
 	Groups     []GroupTrace   `json:"groups"`
 	Strata     []StratumTrace `json:"strata,omitempty"`
+	// Unloaded notes the rows of the measure's code sets that the data
+	// was loaded without (Requirements.Windows): a define showing such a
+	// set shows only its rows within the window, the only ones any result
+	// reads.
+	Unloaded []string `json:"unloaded,omitempty"`
 }
 
 // DefineTrace is a define's value for the unit. For a set of events the

@@ -23,6 +23,12 @@ type function struct {
 	columns Column
 	// rows is how Events arguments reach the result (claimscope.go).
 	rows rowFlow
+	// window, when set, bounds the dates of the rows of the result,
+	// which the first argument's rows reach (datewindow.go).
+	window func(args []compiled) dayRange
+	// byIdentity says the other arguments are read only for the rows
+	// they share with the first (except), so only within its dates.
+	byIdentity bool
 }
 
 var functions map[string]function
@@ -39,19 +45,19 @@ func init() {
 		}},
 		"addDays": {sig: new(func(int, int) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			d, k := a[0].i, a[1].i
-			return compiled{k: kInt, i: func(r *Runner) int64 {
+			return compiled{k: kInt, days: shiftDays(a[0].days, a[1].days, 1, 1, metric.Date.AddDays), i: func(r *Runner) int64 {
 				return dateOp(d(r), func(x metric.Date) metric.Date { return x.AddDays(int(k(r))) })
 			}}
 		}},
 		"addMonths": {sig: new(func(int, int) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			d, k := a[0].i, a[1].i
-			return compiled{k: kInt, i: func(r *Runner) int64 {
+			return compiled{k: kInt, days: shiftDays(a[0].days, a[1].days, 28, 31, metric.Date.AddMonths), i: func(r *Runner) int64 {
 				return dateOp(d(r), func(x metric.Date) metric.Date { return x.AddMonths(clampInt(k(r))) })
 			}}
 		}},
 		"addYears": {sig: new(func(int, int) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			d, k := a[0].i, a[1].i
-			return compiled{k: kInt, i: func(r *Runner) int64 {
+			return compiled{k: kInt, days: shiftDays(a[0].days, a[1].days, 365, 366, metric.Date.AddYears), i: func(r *Runner) int64 {
 				return dateOp(d(r), func(x metric.Date) metric.Date { return x.AddYears(clampInt(k(r))) })
 			}}
 		}},
@@ -133,7 +139,7 @@ func init() {
 				return acc
 			}}
 		}},
-		"except": {sig: new(func(Events, Events) Events), rows: flowFirst, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+		"except": {sig: new(func(Events, Events) Events), rows: flowFirst, byIdentity: true, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x, y := a[0].e, a[1].e
 			return compiled{k: kEvents, e: func(r *Runner) evset {
 				p, q := x(r), y(r)
@@ -150,15 +156,18 @@ func init() {
 				return r.endSet(start)
 			}}
 		}},
-		"between": filterRange(0, func(e *Event, from, to metric.Date) bool { return e.Date >= from && e.Date <= to }),
-		"during":  filterRange(ColumnEndDate, func(e *Event, from, to metric.Date) bool { return e.Date >= from && endOf(e) <= to }),
-		"overlaps": filterRange(ColumnEndDate, func(e *Event, from, to metric.Date) bool {
+		// The kept rows' dates are at most to (a row never ends before
+		// it starts: the loaders refuse such rows), and at least from for
+		// between and during.
+		"between": filterRange(0, true, func(e *Event, from, to metric.Date) bool { return e.Date >= from && e.Date <= to }),
+		"during":  filterRange(ColumnEndDate, true, func(e *Event, from, to metric.Date) bool { return e.Date >= from && endOf(e) <= to }),
+		"overlaps": filterRange(ColumnEndDate, false, func(e *Event, from, to metric.Date) bool {
 			return e.Date <= to && endOf(e) >= from
 		}),
-		"prevalentDuring": filterRange(ColumnEndDate, func(e *Event, from, to metric.Date) bool {
+		"prevalentDuring": filterRange(ColumnEndDate, false, func(e *Event, from, to metric.Date) bool {
 			return e.Date <= to && (e.End == metric.NoDate || e.End >= from)
 		}),
-		"endsBetween": filterRange(ColumnEndDate, func(e *Event, from, to metric.Date) bool { end := endOf(e); return end >= from && end <= to }),
+		"endsBetween": filterRange(ColumnEndDate, false, func(e *Event, from, to metric.Date) bool { end := endOf(e); return end >= from && end <= to }),
 		"hasValue": {sig: new(func(Events) Events), columns: ColumnValue, rows: flowFirst, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x := a[0].e
 			return compiled{k: kEvents, e: func(r *Runner) evset {
@@ -186,7 +195,7 @@ func init() {
 				return r.filter(x(r), func(e *Event) bool { return id >= 0 && e.Source == id })
 			}}
 		}},
-		"withinDays": {sig: new(func(Events, Events, int, int) Events), rows: flowFirst, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+		"withinDays": {sig: new(func(Events, Events, int, int) Events), rows: flowFirst, window: withinDaysWindow, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x, y, lo, hi := a[0].e, a[1].e, a[2].i, a[3].i
 			return compiled{k: kEvents, e: func(r *Runner) evset {
 				p, q, l, h := x(r), y(r), lo(r), hi(r)
@@ -453,7 +462,9 @@ func init() {
 	}
 }
 
-func constInt(v int64) compiled { return compiled{k: kInt, i: func(*Runner) int64 { return v }} }
+func constInt(v int64) compiled {
+	return compiled{k: kInt, days: exactDays(v), i: func(*Runner) int64 { return v }}
+}
 
 func validDate(v int64) bool { return v > int64(metric.MinDate) && v < int64(metric.NoDate) }
 
@@ -546,8 +557,14 @@ func (r *Runner) distinctDates(p evset, limit int) int {
 	return n
 }
 
-func filterRange(cols Column, keep func(e *Event, from, to metric.Date) bool) function {
-	return function{sig: new(func(Events, int, int) Events), columns: cols, rows: flowFirst, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+func filterRange(cols Column, fromBounds bool, keep func(e *Event, from, to metric.Date) bool) function {
+	window := func(a []compiled) dayRange {
+		if fromBounds {
+			return rangeDays(a[1].days, a[2].days)
+		}
+		return rangeDays(nil, a[2].days)
+	}
+	return function{sig: new(func(Events, int, int) Events), columns: cols, rows: flowFirst, window: window, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 		x, lo, hi := a[0].e, a[1].i, a[2].i
 		return compiled{k: kEvents, e: func(r *Runner) evset {
 			// Most members have no events of most sets: the bounds, often
@@ -817,9 +834,17 @@ func (c *checker) call(n *ast.CallNode) compiled {
 		if slices.Contains(f.literal, i) {
 			continue
 		}
-		if f.rows.passes(i) {
+		switch {
+		case f.rows.passes(i):
 			args[i] = c.flow(a)
-		} else {
+		case f.byIdentity && i > 0:
+			args[i] = c.flow(a)
+			if args[i].k == kEvents && args[0].k == kEvents {
+				c.consume(compiled{k: kEvents, rows: narrowRows(args[i].rows, rowsWindow(args[0].rows))})
+			} else {
+				c.consume(args[i])
+			}
+		default:
 			args[i] = c.compile(a)
 		}
 		if !args[i].ok() {
@@ -847,6 +872,9 @@ func (c *checker) call(n *ast.CallNode) compiled {
 			out.rows = c.sameClaimRows(args[0], args[1])
 		} else {
 			out.rows = resultRows(f.rows, args)
+		}
+		if f.window != nil {
+			out.rows = narrowRows(out.rows, f.window(args))
 		}
 	}
 	return out

@@ -43,6 +43,11 @@ type Measure struct {
 	// the others' anchors (see claimscope.go).
 	freeRefs   map[codeRef]bool
 	scopedRefs map[codeRef][]codeRef
+	// windowUses are the date bounds of each use of a code set;
+	// unwindowed the code sets some use reads at any date (see
+	// datewindow.go).
+	windowUses map[codeRef][]dayRange
+	unwindowed map[codeRef]bool
 	// nslots counts value slots: one per define, then one per let.
 	nslots int
 	// columns are the optional events columns expressions read.

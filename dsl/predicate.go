@@ -168,7 +168,7 @@ func (c *checker) let(n *ast.VariableDeclaratorNode) compiled {
 	}
 	slot := c.m.nslots
 	c.m.nslots++
-	get := compiled{k: val.k, rows: val.rows}
+	get := compiled{k: val.k, rows: val.rows, days: val.days}
 	var set func(*Runner)
 	switch val.k {
 	case kBool:
@@ -190,7 +190,7 @@ func (c *checker) let(n *ast.VariableDeclaratorNode) compiled {
 	if !body.ok() {
 		return body
 	}
-	out := compiled{k: body.k, rows: body.rows}
+	out := compiled{k: body.k, rows: body.rows, days: body.days}
 	switch body.k {
 	case kBool:
 		out.b = then(set, body.b)

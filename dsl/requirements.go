@@ -1,6 +1,10 @@
 package dsl
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/caremetrics/caremetrics/metric"
+)
 
 // Column is an optional events column that expressions may read.
 type Column uint8
@@ -18,7 +22,7 @@ const (
 // requirements: the codes they look at (value sets and literal codes),
 // the optional events columns they read, and the extra member attributes
 // they use. A loader may drop every other event row and column, and the
-// rows that ClaimScopes rule out (see Rule).
+// rows that ClaimScopes and Windows rule out (see Rule).
 type Requirements struct {
 	ValueSets  []*ValueSet
 	Codes      [][2]string // literal (system, code) pairs, normalised
@@ -27,19 +31,29 @@ type Requirements struct {
 	// ClaimScopes are code sets among the above that the measures read
 	// only on the claims of other code sets.
 	ClaimScopes []ClaimScope
+	// Windows are code sets among the above that the measures read only
+	// within a range of dates, sorted by window.
+	Windows []DateWindow
 }
 
-// Requirements returns what the measure needs of the data.
-func (m *Measure) Requirements() Requirements {
+// Requirements returns what the measure needs of the data over its
+// default measurement period.
+func (m *Measure) Requirements() Requirements { return m.RequirementsFor(m.period) }
+
+// RequirementsFor returns what the measure needs of the data when it is
+// evaluated over period p: the date windows follow the period.
+func (m *Measure) RequirementsFor(p metric.Period) Requirements {
 	r := Requirements{ValueSets: slices.Clone(m.valueSets), Columns: m.columns, Attributes: slices.Clone(m.attrs)}
 	for _, c := range m.codes {
 		r.Codes = append(r.Codes, [2]string{c.system, c.code})
 	}
 	r.setScopes(m.claimScopes())
+	r.setWindows(m.dateWindows(p))
 	return r
 }
 
-// RequirementsOf merges the requirements of several measures.
+// RequirementsOf merges the requirements of several measures, each over
+// its default measurement period.
 func RequirementsOf(ms ...*Measure) Requirements {
 	var r Requirements
 	for _, m := range ms {
@@ -48,9 +62,19 @@ func RequirementsOf(ms ...*Measure) Requirements {
 	return r
 }
 
+// RequirementsOver merges the requirements of several measures evaluated
+// over period p (eval.WithPeriod).
+func RequirementsOver(p metric.Period, ms ...*Measure) Requirements {
+	var r Requirements
+	for _, m := range ms {
+		r.Add(m.RequirementsFor(p))
+	}
+	return r
+}
+
 // Add merges o into r.
 func (r *Requirements) Add(o Requirements) {
-	scopes := r.mergeScopes(&o)
+	scopes, windows := r.mergeScopes(&o), r.mergeWindows(&o)
 	for _, v := range o.ValueSets {
 		if !slices.Contains(r.ValueSets, v) {
 			r.ValueSets = append(r.ValueSets, v)
@@ -68,6 +92,7 @@ func (r *Requirements) Add(o Requirements) {
 	}
 	r.Columns |= o.Columns
 	r.setScopes(scopes)
+	r.setWindows(windows)
 }
 
 // Needs reports whether an event with this normalised (system, code) can
@@ -99,6 +124,9 @@ func (r *Requirements) Covers(o Requirements) (bool, string) {
 	}
 	if o.Columns&^r.Columns != 0 {
 		return false, "an events column"
+	}
+	if ok, missing := r.coversWindows(&o); !ok {
+		return false, missing
 	}
 	return r.coversScopes(&o)
 }

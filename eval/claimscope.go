@@ -20,6 +20,10 @@ import (
 // claimScopedReason is the reconciliation's reason for those rows.
 const claimScopedReason = "read only on claims with other codes (sameClaim), and its claim has none"
 
+// windowReason is the reconciliation's reason for the rows the readers
+// drop as they read them, for their date (dsl.Requirements.Windows).
+const windowReason = "dated outside every window the measures read its code in"
+
 // scopeBlock is how many members one task of scopeClaims compacts.
 const scopeBlock = 4096
 

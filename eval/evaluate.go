@@ -195,9 +195,13 @@ func bindAll(data *Data, measures []*dsl.Measure, cfg *config) ([]*dsl.Bound, []
 	periods := make([]metric.Period, len(measures))
 	var warnings []metric.Warning
 	for i, m := range measures {
+		periods[i] = m.Period()
+		if cfg.period != nil {
+			periods[i] = *cfg.period
+		}
 		if data.requirements != nil {
-			if ok, missing := data.requirements.Covers(m.Requirements()); !ok {
-				return nil, nil, nil, fmt.Errorf("eval: measure %s needs %s, which the data was not loaded for (load with WithRequirements of every measure evaluated)", m.ID(), missing)
+			if ok, missing := data.requirements.Covers(m.RequirementsFor(periods[i])); !ok {
+				return nil, nil, nil, fmt.Errorf("eval: measure %s over %s needs %s, which the data was not loaded for (load with WithRequirements of every measure evaluated, over the period evaluated: dsl.RequirementsOver)", m.ID(), periods[i], missing)
 			}
 		}
 		b, warns, err := m.Bind(cohort)
@@ -206,10 +210,6 @@ func bindAll(data *Data, measures []*dsl.Measure, cfg *config) ([]*dsl.Bound, []
 		}
 		bound[i] = b
 		warnings = append(warnings, warns...)
-		periods[i] = m.Period()
-		if cfg.period != nil {
-			periods[i] = *cfg.period
-		}
 	}
 	return bound, periods, warnings, nil
 }

@@ -42,8 +42,17 @@ func Explain(ctx context.Context, data *Data, measures []*dsl.Measure, memberID 
 		if err := r.Run(periods[i], member, m, data.MemberEvents(member), data.MemberSpans(member)); err != nil {
 			return nil, err
 		}
+		var unloaded []string
+		if data.requirements != nil {
+			unloaded = data.requirements.Unloaded(measures[i].RequirementsFor(periods[i]))
+		}
+		explain := func() *dsl.Trace {
+			t := r.Explain()
+			t.Unloaded = unloaded
+			return t
+		}
 		if r.Units() == 0 {
-			out = append(out, r.Explain()) // says there is no episode
+			out = append(out, explain()) // says there is no episode
 		}
 		for u := range r.Units() {
 			if u > 0 {
@@ -51,7 +60,7 @@ func Explain(ctx context.Context, data *Data, measures []*dsl.Measure, memberID 
 					return nil, err
 				}
 			}
-			out = append(out, r.Explain())
+			out = append(out, explain())
 		}
 	}
 	return out, nil

@@ -541,6 +541,16 @@ func build(ctx context.Context, d *Data, parts []part, de *directEvents, members
 	if err != nil {
 		return err
 	}
+	var outside int64
+	for _, p := range eps {
+		outside += p.outside
+	}
+	if de != nil {
+		outside += de.outside
+	}
+	if outside > 0 {
+		d.Reconciliation.Unneeded = append(d.Reconciliation.Unneeded, SetAside{Table: tEvents.String(), Reason: windowReason, Rows: outside})
+	}
 	if scoped > 0 {
 		d.Reconciliation.Unneeded = append(d.Reconciliation.Unneeded, SetAside{Table: tEvents.String(), Reason: claimScopedReason, Rows: scoped})
 	}

@@ -150,25 +150,31 @@ func openDirect(t tableKind, path string) (*directFile, bool) {
 type eventRegistry struct {
 	mu      sync.Mutex
 	req     *dsl.Requirements
+	rules   *dsl.RowRules // nil when the requirements have no windows
 	codes   localCodes
 	needed  []bool
+	windows []dsl.Window
 	sources localIDs
 }
 
 // code returns the id of (system, code), -1 when the measures loaded for
-// cannot use it.
-func (r *eventRegistry) code(system, code string) int32 {
+// cannot use it, and the window of dates they read it in.
+func (r *eventRegistry) code(system, code string) (int32, dsl.Window) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	id := r.codes.id(system, code)
 	for int(id) >= len(r.needed) {
 		k := r.codes.list[len(r.needed)]
-		r.needed = append(r.needed, r.req == nil || r.req.Needs(k[0], k[1]))
+		needed, window := r.req == nil || r.req.Needs(k[0], k[1]), dsl.All
+		if needed && r.rules != nil {
+			window = r.rules.Rule(k[0], k[1]).Window
+		}
+		r.needed, r.windows = append(r.needed, needed), append(r.windows, window)
 	}
 	if !r.needed[id] {
-		return -1
+		return -1, dsl.All
 	}
-	return id
+	return id, r.windows[id]
 }
 
 func (r *eventRegistry) source(s string) int32 {
@@ -190,6 +196,7 @@ type groupKeys struct {
 	source   []int16 // registry source, -1 null; nil when not read
 	kept     []uint64
 	unneeded int64
+	outside  int64
 	unknown  unknownIDs
 	err      error
 }
@@ -207,9 +214,11 @@ type directEvents struct {
 	reg     *eventRegistry
 	members *keyTable
 	req     *dsl.Requirements
-	// rows read of each file; unneeded and unknown add up the groups'.
+	// rows read of each file; unneeded, outside and unknown add up the
+	// groups'.
 	rows     []int64
 	unneeded int64
+	outside  int64
 	unknown  unknownIDs
 }
 
@@ -227,6 +236,9 @@ func (de *directEvents) eachGroup(ctx context.Context, fn func(ctx context.Conte
 func scanDirectEvents(ctx context.Context, files []*directFile, members *keyTable, cfg *loadConfig) (*directEvents, error) {
 	de := &directEvents{files: files, members: members, req: cfg.req, rows: make([]int64, len(files)),
 		reg: &eventRegistry{req: cfg.req, codes: localCodes{raw: map[[2]string]int32{}, norm: map[[2]string]int32{}}, sources: newLocalIDs()}}
+	if cfg.req != nil && len(cfg.req.Windows) > 0 {
+		de.reg.rules = cfg.req.Rules()
+	}
 	for fi, f := range files {
 		for g := range f.groupRows {
 			de.tasks = append(de.tasks, directTask{fi, g})
@@ -256,6 +268,7 @@ func scanDirectEvents(ctx context.Context, files []*directFile, members *keyTabl
 		}
 		de.rows[t.file] += files[t.file].groupRows[t.group]
 		de.unneeded += gk.unneeded
+		de.outside += gk.outside
 		de.unknown.merge(&gk.unknown)
 	}
 	return de, nil
@@ -326,9 +339,10 @@ type eventWorker struct {
 
 	systems     keyTable // raw system -> its namespace in codes (1-based)
 	systemNames []string
-	batch       batchCache // systems and codes of the current page batch
-	codes       keyTable   // (system namespace, raw code) -> registry code, or -1
-	sources     keyTable   // raw source -> registry source
+	batch       batchCache   // systems and codes of the current page batch
+	codes       keyTable     // (system namespace, raw code) -> registry code, or -1
+	windows     []dsl.Window // by registry code, for the codes this worker has seen
+	sources     keyTable     // raw source -> registry source
 
 	// One window of rows, column by column.
 	member []int32
@@ -420,9 +434,12 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 		}
 	}()
 	defer recoverDecode(f, g, &panicked)
-	// Dates are read here only to check them: not at all when the
-	// chunk's statistics rule out nulls.
-	datesChecked := func(rg *file.RowGroupReader, s int) bool { return s == eDate && noNulls(rg, f.layout[eDate]) }
+	// Dates are read here to check them, not at all when the chunk's
+	// statistics rule out nulls, unless rows are kept by date.
+	windowed := w.reg.rules != nil
+	datesChecked := func(rg *file.RowGroupReader, s int) bool {
+		return s == eDate && !windowed && noNulls(rg, f.layout[eDate])
+	}
 	cols, err := w.columns(f, g, datesChecked, eMember, eDate, eSystem, eCode, eSource)
 	if err != nil {
 		return groupKeys{err: invalidParquet(f, g, err)}
@@ -455,6 +472,10 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 			c := w.code[k]
 			if c < 0 {
 				res.unneeded++
+				continue
+			}
+			if windowed && !w.windows[c].Contains(w.date[k]) {
+				res.outside++
 				continue
 			}
 			mi := w.member[k]
@@ -572,11 +593,12 @@ func (w *eventWorker) resize(m int) {
 func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int, bad *rowError) error {
 	const nullMsg = "null value in required column"
 	w.unknownAt, w.unknownID = w.unknownAt[:0], w.unknownID[:0]
-	// Dates are only checked here (when the chunk's statistics do not
-	// rule out nulls); the second pass keeps them.
+	// Dates are checked here (when the chunk's statistics do not rule
+	// out nulls, or the rows are kept by date); the second pass keeps them.
 	if cols[eDate] != nil {
 		err := w.ints.read(cols[eDate], m, func(lo int, vals []int32, null func(int) bool) {
 			for k, v := range vals {
+				w.date[lo+k] = metric.Date(v)
 				if null(k) {
 					bad.note(lo+k, eDate, nullMsg)
 				} else if msg := implausibleDate(metric.Date(v)); msg != "" {
@@ -640,8 +662,15 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 			}
 			c, ok := w.codes.get(ns, v)
 			if !ok {
-				c = w.reg.code(w.systemNames[ns-1], string(v))
+				var window dsl.Window
+				c, window = w.reg.code(w.systemNames[ns-1], string(v))
 				w.codes.put(ns, v, c)
+				if c >= 0 {
+					for len(w.windows) <= int(c) {
+						w.windows = append(w.windows, dsl.All)
+					}
+					w.windows[c] = window
+				}
 			}
 			w.batch.put(v, ns, c)
 			w.code[r] = c
@@ -653,6 +682,7 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 	// Member ids last, so that only rows whose code the measures need
 	// pay for the lookup: at a million members the table is larger than
 	// the caches, and the lookup is the costliest step of a row.
+	windowed := w.reg.rules != nil
 	err = w.texts.read(cols[eMember], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
 		sel := w.sel[:0]
 		for k, v := range vals {
@@ -662,7 +692,7 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 				bad.note(r, eMember, nullMsg)
 				continue
 			}
-			if w.code[r] >= 0 {
+			if c := w.code[r]; c >= 0 && (!windowed || w.windows[c].Contains(w.date[r])) {
 				sel = append(sel, int32(k))
 			}
 		}

@@ -57,9 +57,11 @@ func TestDirectEventsEqualArrowPath(t *testing.T) {
 			require.NotEmpty(t, direct.Events)
 			assertSameData(t, viaArrow, direct)
 			if opts != nil {
-				i := slices.IndexFunc(direct.Reconciliation.Unneeded, func(s SetAside) bool { return s.Reason == claimScopedReason })
-				require.GreaterOrEqual(t, i, 0, "claim scopes drop rows of this cohort")
-				assert.Greater(t, direct.Reconciliation.Unneeded[i].Rows, int64(0))
+				for _, reason := range []string{claimScopedReason, windowReason} {
+					i := slices.IndexFunc(direct.Reconciliation.Unneeded, func(s SetAside) bool { return s.Reason == reason })
+					require.GreaterOrEqual(t, i, 0, "claim scopes and date windows drop rows of this cohort: %s", reason)
+					assert.Greater(t, direct.Reconciliation.Unneeded[i].Rows, int64(0))
+				}
 			}
 		})
 	}

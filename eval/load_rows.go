@@ -785,26 +785,46 @@ type eventPart struct {
 	sources localIDs
 
 	// Rows whose code the measures (partBase.req) cannot use are counted
-	// in unneeded and not kept.
+	// in unneeded and not kept, and so are, in outside, rows dated outside
+	// the windows the measures read their code in.
 	needed   []int8 // per local code: 0 not yet known, 1 needed, 2 not
+	windows  []dsl.Window
+	rules    *dsl.RowRules
 	unneeded int64
+	outside  int64
 }
 
-// needs reports whether local code c can matter to the measures.
-func (p *eventPart) needs(c int32) bool {
+// needs reports whether a row of local code c dated d can matter to the
+// measures, counting it as unneeded or outside when not.
+func (p *eventPart) needs(c int32, d metric.Date) bool {
 	if p.req == nil {
 		return true
 	}
 	for int(c) >= len(p.needed) {
 		p.needed = append(p.needed, 0)
+		p.windows = append(p.windows, dsl.All)
 	}
 	if p.needed[c] == 0 {
 		p.needed[c] = 2
 		if k := p.codes.list[c]; p.req.Needs(k[0], k[1]) {
 			p.needed[c] = 1
+			if len(p.req.Windows) > 0 {
+				if p.rules == nil {
+					p.rules = p.req.Rules()
+				}
+				p.windows[c] = p.rules.Rule(k[0], k[1]).Window
+			}
 		}
 	}
-	return p.needed[c] == 1
+	switch {
+	case p.needed[c] != 1:
+		p.unneeded++
+		return false
+	case !p.windows[c].Contains(d):
+		p.outside++
+		return false
+	}
+	return true
 }
 
 func (p *eventPart) add(b *batch) error {
@@ -843,8 +863,7 @@ func (p *eventPart) add(b *batch) error {
 			c = p.codes.id(sys, cd)
 			pairs.put(i, c)
 		}
-		if !p.needs(c) {
-			p.unneeded++
+		if !p.needs(c, e.Date) {
 			continue
 		}
 		e.Code = CodeID(c)

@@ -22,9 +22,10 @@ func TestRequirementsPruneWithoutChangingResults(t *testing.T) {
 	require.NoError(t, err)
 	pruned, err := eval.LoadDir(ctx, "../testdata/sample", eval.WithRequirements(dsl.RequirementsOf(ms...)))
 	require.NoError(t, err)
-	// Rows of no value set, and rows that claim scopes rule out (ed_util's
-	// diagnoses off ED claims, among others).
-	require.Len(t, pruned.Reconciliation.Unneeded, 2)
+	// Rows of no value set, rows dated outside the measures' windows, and
+	// rows that claim scopes rule out (ed_util's diagnoses off ED claims,
+	// among others).
+	require.Len(t, pruned.Reconciliation.Unneeded, 3)
 	var unneeded int64
 	for _, u := range pruned.Reconciliation.Unneeded {
 		assert.Greater(t, u.Rows, int64(0), u.Reason)

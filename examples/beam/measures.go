@@ -76,6 +76,15 @@ func (s *measureSpec) compile(ctx context.Context) ([]*dsl.Measure, error) {
 	return measures.LoadDir(dir, s.IDs, opts...)
 }
 
+// requirements returns the data requirements of ms evaluated as the spec
+// says: the date windows follow the period.
+func (s *measureSpec) requirements(ms []*dsl.Measure) dsl.Requirements {
+	if s.Year == 0 {
+		return dsl.RequirementsOf(ms...)
+	}
+	return dsl.RequirementsOver(metric.CalendarYear(s.Year), ms...)
+}
+
 // evalOptions returns the evaluation options of the spec.
 func (s *measureSpec) evalOptions(workers int) []eval.Option {
 	opts := []eval.Option{eval.WithWorkers(workers)}

@@ -104,7 +104,7 @@ func newEvaluator(ctx context.Context, spec *measureSpec, workers int, strict bo
 	}
 	return &evaluator{
 		ms:   ms,
-		load: []eval.LoadOption{eval.WithRequirements(dsl.RequirementsOf(ms...)), eval.WithStrict(strict)},
+		load: []eval.LoadOption{eval.WithRequirements(spec.requirements(ms)), eval.WithStrict(strict)},
 		opts: spec.evalOptions(workers),
 	}, nil
 }

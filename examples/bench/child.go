@@ -94,7 +94,7 @@ func childRun(c config) (err error) {
 	r.Compile = lap()
 	var loadOpts []eval.LoadOption
 	if c.requirements {
-		loadOpts = append(loadOpts, eval.WithRequirements(dsl.RequirementsOf(ms...)))
+		loadOpts = append(loadOpts, eval.WithRequirements(dsl.RequirementsOver(metric.CalendarYear(c.year), ms...)))
 	}
 	data, err := eval.LoadDir(ctx, c.data, loadOpts...)
 	if err != nil {

@@ -107,7 +107,7 @@ func load(ctx context.Context, c runConfig) (*eval.Data, []*dsl.Measure, error) 
 		if err != nil {
 			return nil, nil, err
 		}
-		data, err := eval.LoadDir(ctx, c.data, eval.WithStrict(c.strict), eval.WithRequirements(dsl.RequirementsOf(ms...)))
+		data, err := eval.LoadDir(ctx, c.data, eval.WithStrict(c.strict), eval.WithRequirements(cli.Requirements(ms, c.year)))
 		return data, ms, err
 	}
 	data, err := eval.LoadDir(ctx, c.data, eval.WithStrict(c.strict))

@@ -169,7 +169,7 @@ func evaluate(ctx context.Context, c config) (*metric.Report, error) {
 		return nil, err
 	}
 	progress := cli.NewProgress(c.quiet)
-	data, err := eval.LoadDir(ctx, c.data, eval.WithRequirements(dsl.RequirementsOf(ms...)))
+	data, err := eval.LoadDir(ctx, c.data, eval.WithRequirements(cli.Requirements(ms, c.year)))
 	if err != nil {
 		progress.Done()
 		return nil, err

@@ -276,12 +276,14 @@ type expectation struct {
 func inProcess(t *testing.T, c *cohort, q query) *expectation {
 	t.Helper()
 	ctx := context.Background()
-	data, err := eval.LoadDir(ctx, c.dir, eval.WithStrict(q.strict), eval.WithRequirements(dsl.RequirementsOf(q.measures...)))
-	require.NoError(t, err)
+	req := dsl.RequirementsOf(q.measures...)
 	opts := []eval.Option{eval.WithRaceRule(q.race), eval.WithWorkers(3)}
 	if q.year != 0 {
+		req = dsl.RequirementsOver(metric.CalendarYear(q.year), q.measures...)
 		opts = append(opts, eval.WithPeriod(metric.CalendarYear(q.year)))
 	}
+	data, err := eval.LoadDir(ctx, c.dir, eval.WithStrict(q.strict), eval.WithRequirements(req))
+	require.NoError(t, err)
 	res, err := eval.Evaluate(ctx, data, q.measures, opts...)
 	require.NoError(t, err)
 	b, err := json.Marshal(res.Report)

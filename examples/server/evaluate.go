@@ -21,6 +21,7 @@ import (
 
 	"github.com/caremetrics/caremetrics/dsl"
 	"github.com/caremetrics/caremetrics/eval"
+	"github.com/caremetrics/caremetrics/examples/internal/cli"
 	"github.com/caremetrics/caremetrics/metric"
 )
 
@@ -221,7 +222,7 @@ func (s *server) run(ctx context.Context, parts [3][]byte, q evalQuery) (*evalRe
 		readers[i] = rr
 	}
 	data, err := eval.FromArrow(ctx, readers[0], readers[1], readers[2], eval.WithStrict(q.strict),
-		eval.WithRequirements(dsl.RequirementsOf(q.measures...)), eval.WithAllocator(mem))
+		eval.WithRequirements(cli.Requirements(q.measures, q.year)), eval.WithAllocator(mem))
 	if err != nil {
 		return nil, err
 	}

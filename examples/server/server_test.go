@@ -273,7 +273,11 @@ func TestConcurrentClients(t *testing.T) {
 		withheld = []string{"2024-07-19", "2024-07-11"}
 	stray := cloneTable(small.tables[2])
 	strayRow := slices.Clone(stray.rows[0])
-	strayRow[0] = "MX999999"
+	// An office visit (CPT 99213) in the measurement year: a row the
+	// measures read, so that strict mode sees its unknown member (a row
+	// no measure reads, such as the same visit a year earlier, is only
+	// counted as unneeded).
+	strayRow[0], strayRow[1] = "MX999999", "2025-02-20"
 	stray.rows = append(stray.rows, strayRow)
 	bad("unknown member, strict", "/v1/evaluate", 422, part{"members", sp[0]}, part{"enrollment", sp[1]}, part{"events", encodeTable(t, stray, st)})
 	for _, path := range []string{"/v1/evaluate?year=20x5", "/v1/evaluate?yaer=2024", "/v1/evaluate?measures=cis,nosuch", "/v1/evaluate?strict=maybe", "/v1/evaluate?year=2024&year=2025"} {

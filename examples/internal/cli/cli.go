@@ -56,6 +56,17 @@ func YearPeriod(year int) ([]eval.Option, error) {
 	return []eval.Option{eval.WithPeriod(metric.CalendarYear(year))}, nil
 }
 
+// Requirements returns the data requirements of ms evaluated with the
+// -year flag: over the calendar year, or each over its own period for 0.
+// The date windows follow the period, so data loaded for one year cannot
+// be evaluated over another (eval.Evaluate says so).
+func Requirements(ms []*dsl.Measure, year int) dsl.Requirements {
+	if year == 0 {
+		return dsl.RequirementsOf(ms...)
+	}
+	return dsl.RequirementsOver(metric.CalendarYear(year), ms...)
+}
+
 // WriteFile writes name in dir through a temporary file renamed into
 // place once complete.
 func WriteFile(dir, name string, write func(f *os.File) error) error {
