@@ -644,13 +644,15 @@ func (c *checker) ident(n *ast.IdentifierNode) compiled {
 		if c.m.basis != "episode" {
 			return c.errAt(n, ErrUnknownName, "%s is defined only in a measure with basis: episode", name)
 		}
+		win := c.m.episodeWindow
 		switch name {
 		case "episode":
-			return compiled{k: kEvents, rows: []rowItem{{ref: episodeRef}}, e: func(r *Runner) evset { return r.episodeSet[:] }}
+			return compiled{k: kEvents, rows: []rowItem{{ref: episodeRef, win: win}}, e: func(r *Runner) evset { return r.episodeSet[:] }}
 		case "episode_date":
-			return compiled{k: kInt, i: func(r *Runner) int64 { return int64(r.events[r.episodeSet[0]].Date) }}
+			return compiled{k: kInt, days: win, i: func(r *Runner) int64 { return int64(r.events[r.episodeSet[0]].Date) }}
 		default:
-			return compiled{k: kInt, i: func(r *Runner) int64 { return int64(endOf(&r.events[r.episodeSet[0]])) }}
+			// An episode ends on or after its date.
+			return compiled{k: kInt, days: rangeDays(win, nil), i: func(r *Runner) int64 { return int64(endOf(&r.events[r.episodeSet[0]])) }}
 		}
 	}
 	switch name {

@@ -148,16 +148,31 @@ func hullDays(ds []dayRange) dayRange {
 }
 
 // rowsWindow bounds the dates of rows: nil when some row may come from
-// anywhere (an unbounded item, the episode, rows of unknown origin).
+// anywhere (an unbounded item, rows of unknown origin).
 func rowsWindow(rows []rowItem) dayRange {
 	ws := make([]dayRange, 0, len(rows))
 	for _, it := range rows {
-		if it.ref == episodeRef || it.ref == unknownRef {
+		if it.ref == unknownRef {
 			return nil
 		}
 		ws = append(ws, it.win)
 	}
 	return hullDays(ws)
+}
+
+// episodeWindow bounds the current episode's date by the rows of the
+// measure's episodes expression. The defines that read the episode are
+// compiled before that expression, so the bound looks it up only when
+// the requirements are resolved.
+func (m *Measure) episodeWindow(p metric.Period) (int64, int64) {
+	if m.episodes.k != kEvents {
+		return openLo, openHi
+	}
+	w := rowsWindow(m.episodes.rows)
+	if w == nil {
+		return openLo, openHi
+	}
+	return w(p)
 }
 
 // narrowRows returns rows with every item's window intersected with w.

@@ -188,3 +188,24 @@ func TestDateWindowsKeepEveryRowThatMatters(t *testing.T) {
 		require.Equal(t, w.Contains(day), counted, "a visit on %s", day)
 	}
 }
+
+// The current episode's rows lie within the rows of the episodes
+// expression, so what is read only against the episode is windowed too.
+func TestDateWindowsOfEpisodes(t *testing.T) {
+	m, err := Compile("e.yaml", []byte(`id: e
+title: E
+basis: episode
+period: {start: 2025-01-01, end: 2025-12-31}
+valuesets: [vs.yaml]
+episodes: between(events("Visit"), period_start, period_end)
+define:
+  screened: exists(withinDays(events("PHQ9"), episode, 0, 14))
+  diagnosed: exists(except(episode, events("Depression")))
+  recent: exists(between(events("DTaP"), addDays(episode_date, -7), episode_date))
+groups:
+  g: {initial_population: "true", denominator: "true", numerator: screened && diagnosed && recent}
+`), testFS(), WithValueSets(sharedValueSets...))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"DTaP 2024-12-25 .. 2025-12-31", "Depression 2025-01-01 .. 2025-12-31", "Visit 2025-01-01 .. 2025-12-31", "PHQ9 2025-01-01 .. 2026-01-14"},
+		windowsText(m.Requirements()))
+}
