@@ -211,8 +211,9 @@ func (c CodeRef) String() string {
 // ClaimScope narrows the rows a loader must keep of some code sets: the
 // measures read Rows only through sameClaim, so a row of them matters only
 // when its claim also carries a row of one of Anchors (a row of any
-// Anchors code in the data, kept or not), and never when it has no claim
-// id.
+// Anchors code in the data, kept or not; one dated outside its code's
+// window may be left out, as it reaches no sameClaim), and never when it
+// has no claim id.
 type ClaimScope struct {
 	Rows    []CodeRef
 	Anchors []CodeRef

@@ -73,6 +73,8 @@ func TestClaimScopes(t *testing.T) {
 			[]string{"Visit on Depression", "Depression on Visit"}},
 		{"onePerDay reads its set whole", `  n: exists(sameClaim(onePerDay(events("Visit")), events("Depression")))`,
 			[]string{"Depression on Visit"}},
+		{"except's second argument matters only where its result does", `  n: exists(sameClaim(except(events("Visit"), events("PHQ9")), events("Depression")))`,
+			[]string{"Visit,PHQ9 on Depression", "Depression on Visit,PHQ9"}},
 		{"earliest reads its set whole", `  n: exists(sameClaim(events("Visit"), earliest(events("Depression"))))`,
 			[]string{"Visit on Depression"}},
 		{"withinDays is not a claim", `  n: exists(withinDays(events("Visit"), events("Depression"), 0, 1))`, nil},

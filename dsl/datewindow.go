@@ -37,10 +37,13 @@ type dayRange func(p metric.Period) (lo, hi int64)
 const (
 	openLo int64 = math.MinInt64
 	openHi int64 = math.MaxInt64
-	// maxShift is the largest count of days, months or years whose
-	// shift the analysis bounds; beyond it a value is unbounded (date
-	// arithmetic clamps there, and no measure reaches so far).
+	// maxShift is the largest shift, in days, that the analysis bounds;
+	// beyond it a value is unbounded (no measure reaches so far).
 	maxShift = 100_000
+	// maxBound is the largest magnitude of a bound the analysis shifts:
+	// date arithmetic passes values beyond a million days through
+	// unchanged (dateOp), which a bound this far inside still holds.
+	maxBound = 500_000
 )
 
 func exactDays(v int64) dayRange { return func(metric.Period) (int64, int64) { return v, v } }
@@ -52,7 +55,7 @@ var (
 
 // validDay reports whether v is a real date far from the sentinels, where
 // date arithmetic neither clamps nor passes the value through.
-func validDay(v int64) bool { return v > -1e6 && v < 1e6 }
+func validDay(v int64) bool { return v > -maxBound && v < maxBound }
 
 // shiftDays bounds d + k days, or d + k months (a month 28..31 days) or
 // years (365..366) when k counts those; nil when either is unbounded.
@@ -65,10 +68,10 @@ func shiftDays(d, k dayRange, minPer, maxPer int64, add func(metric.Date, int) m
 	return func(p metric.Period) (int64, int64) {
 		dl, dh := d(p)
 		kl, kh := k(p)
-		if !validDay(dl) || !validDay(dh) || kl < -maxShift || kh > maxShift {
+		if kl < -maxShift || kh > maxShift {
 			return openLo, openHi
 		}
-		if dl == dh && kl == kh {
+		if dl == dh && kl == kh && validDay(dl) {
 			v := int64(add(metric.Date(dl), int(kl)))
 			return v, v
 		}
@@ -79,7 +82,19 @@ func shiftDays(d, k dayRange, minPer, maxPer int64, add func(metric.Date, int) m
 		if kh < 0 {
 			hi = kh * minPer
 		}
-		return dl + lo, dh + hi
+		if lo < -maxShift || hi > maxShift {
+			return openLo, openHi
+		}
+		// Each side on its own: a sentinel (a first date of no event)
+		// opens its side only.
+		l, h := openLo, openHi
+		if validDay(dl) {
+			l = dl + lo
+		}
+		if validDay(dh) {
+			h = dh + hi
+		}
+		return l, h
 	}
 }
 
@@ -90,10 +105,14 @@ func negateDays(d dayRange) dayRange {
 	}
 	return func(p metric.Period) (int64, int64) {
 		lo, hi := d(p)
-		if !validDay(lo) || !validDay(hi) {
-			return openLo, openHi
+		l, h := openLo, openHi
+		if validDay(hi) {
+			l = -hi
 		}
-		return -hi, -lo
+		if validDay(lo) {
+			h = -lo
+		}
+		return l, h
 	}
 }
 

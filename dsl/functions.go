@@ -27,7 +27,9 @@ type function struct {
 	// which the first argument's rows reach (datewindow.go).
 	window func(args []compiled) dayRange
 	// byIdentity says the other arguments are read only for the rows
-	// they share with the first (except), so only within its dates.
+	// they share with the first (except): their rows matter only within
+	// its dates, and only where a row of the result would, so they pass
+	// on with the result's (rows: flowAll), as if they could be in it.
 	byIdentity bool
 }
 
@@ -139,7 +141,7 @@ func init() {
 				return acc
 			}}
 		}},
-		"except": {sig: new(func(Events, Events) Events), rows: flowFirst, byIdentity: true, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
+		"except": {sig: new(func(Events, Events) Events), rows: flowAll, byIdentity: true, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x, y := a[0].e, a[1].e
 			return compiled{k: kEvents, e: func(r *Runner) evset {
 				p, q := x(r), y(r)
@@ -323,7 +325,8 @@ func init() {
 		}},
 		"nthDate": {sig: new(func(Events, int) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x, k := a[0].e, a[1].i
-			return compiled{k: kInt, i: func(r *Runner) int64 {
+			// A date of one of x's rows, or NoDate.
+			return compiled{k: kInt, days: rangeDays(rowsWindow(a[0].rows), nil), i: func(r *Runner) int64 {
 				n := k(r)
 				if n < 1 {
 					return int64(metric.NoDate)
@@ -343,7 +346,8 @@ func init() {
 		}},
 		"firstDate": {sig: new(func(Events) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x := a[0].e
-			return compiled{k: kInt, i: func(r *Runner) int64 {
+			// A date of one of x's rows, or NoDate, after every date.
+			return compiled{k: kInt, days: rangeDays(rowsWindow(a[0].rows), nil), i: func(r *Runner) int64 {
 				if p := x(r); len(p) > 0 {
 					return int64(r.events[p[0]].Date)
 				}
@@ -352,7 +356,8 @@ func init() {
 		}},
 		"lastDate": {sig: new(func(Events) int), build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x := a[0].e
-			return compiled{k: kInt, i: func(r *Runner) int64 {
+			// A date of one of x's rows, or MinDate, before every date.
+			return compiled{k: kInt, days: rangeDays(nil, rowsWindow(a[0].rows)), i: func(r *Runner) int64 {
 				if p := x(r); len(p) > 0 {
 					return int64(r.events[p[len(p)-1]].Date)
 				}
@@ -834,17 +839,9 @@ func (c *checker) call(n *ast.CallNode) compiled {
 		if slices.Contains(f.literal, i) {
 			continue
 		}
-		switch {
-		case f.rows.passes(i):
+		if f.rows.passes(i) {
 			args[i] = c.flow(a)
-		case f.byIdentity && i > 0:
-			args[i] = c.flow(a)
-			if args[i].k == kEvents && args[0].k == kEvents {
-				c.consume(compiled{k: kEvents, rows: narrowRows(args[i].rows, rowsWindow(args[0].rows))})
-			} else {
-				c.consume(args[i])
-			}
-		default:
+		} else {
 			args[i] = c.compile(a)
 		}
 		if !args[i].ok() {
@@ -865,6 +862,12 @@ func (c *checker) call(n *ast.CallNode) compiled {
 	}
 	if bad {
 		return compiled{}
+	}
+	if f.byIdentity {
+		w := rowsWindow(args[0].rows)
+		for i := 1; i < len(args); i++ {
+			args[i].rows = narrowRows(args[i].rows, w)
+		}
 	}
 	out := f.build(c, n, args)
 	if out.k == kEvents && out.rows == nil {
