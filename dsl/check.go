@@ -263,39 +263,51 @@ func (c *checker) memoize(d *define) compiled {
 		// into unions of code sets.
 		return fn
 	}
-	// Generations only grow, within a member from its start through its
-	// episodes: a member's define is valid from the member's start, an
-	// episode's only in the episode's generation.
-	valid := func(r *Runner) bool { return r.defGen[idx] >= r.memberGen }
-	if d.episodic {
-		valid = func(r *Runner) bool { return r.defGen[idx] == r.gen }
-	}
 	out := compiled{k: fn.k, rows: fn.rows, days: fn.days}
+	ep := d.episodic
 	switch fn.k {
 	case kBool:
-		out.b = memo(idx, valid, fn.b, func(r *Runner) []bool { return r.bools })
+		out.b = memo(idx, ep, fn.b, func(r *Runner) []bool { return r.bools })
 	case kInt:
-		out.i = memo(idx, valid, fn.i, func(r *Runner) []int64 { return r.ints })
+		out.i = memo(idx, ep, fn.i, func(r *Runner) []int64 { return r.ints })
 	case kFloat:
-		out.f = memo(idx, valid, fn.f, func(r *Runner) []float64 { return r.floats })
+		out.f = memo(idx, ep, fn.f, func(r *Runner) []float64 { return r.floats })
 	case kString:
-		out.s = memo(idx, valid, fn.s, func(r *Runner) []string { return r.strs })
+		out.s = memo(idx, ep, fn.s, func(r *Runner) []string { return r.strs })
 	case kEvents:
-		out.e = memo(idx, valid, fn.e, func(r *Runner) []evset { return r.evs })
+		out.e = memo(idx, ep, fn.e, func(r *Runner) []evset { return r.evs })
 	case kList:
-		out.l = memo(idx, valid, fn.l, func(r *Runner) [][]string { return r.lists })
+		out.l = memo(idx, ep, fn.l, func(r *Runner) [][]string { return r.lists })
 	}
 	return out
 }
 
-func memo[T any](idx int, valid func(*Runner) bool, f func(*Runner) T, slots func(*Runner) []T) func(*Runner) T {
-	return func(r *Runner) T {
-		s := slots(r)
-		if !valid(r) {
-			s[idx] = f(r)
-			r.defGen[idx] = r.gen
+// memo returns f computed at most once per generation. Generations only
+// grow, within a member from its start through its episodes: a member's
+// define is valid from the member's start, an episode's only in the
+// episode's generation. The test is written out in each closure, not
+// passed as one: defines are read several times per member and measure,
+// and the call cost as much as the test.
+func memo[T any](idx int, episodic bool, f func(*Runner) T, slots func(*Runner) []T) func(*Runner) T {
+	if episodic {
+		return func(r *Runner) T {
+			if r.defGen[idx] != r.gen {
+				v := f(r)
+				slots(r)[idx] = v
+				r.defGen[idx] = r.gen
+				return v
+			}
+			return slots(r)[idx]
 		}
-		return s[idx]
+	}
+	return func(r *Runner) T {
+		if r.defGen[idx] < r.memberGen {
+			v := f(r)
+			slots(r)[idx] = v
+			r.defGen[idx] = r.gen
+			return v
+		}
+		return slots(r)[idx]
 	}
 }
 
