@@ -51,23 +51,13 @@ var csvSpecs = [...][]colSpec{tMembers: memberSpecs, tEnrollment: spanSpecs, tEv
 // of text columns must be UTF-8 (those of dates, numbers and booleans
 // fail to parse if not), and those of key columns at most maxKey bytes.
 func readCSV(ctx context.Context, t tableKind, name string, r io.Reader, p part) (int64, error) {
-	// The cells are checked one by one only once w has seen bytes that
-	// are not UTF-8: checking the file in 64 KiB blocks costs a fraction
-	// of checking millions of short cells.
-	w := &utf8Watch{r: r}
-	br := bufio.NewReaderSize(w, 1<<16)
 	dataErr := func(row, line int64, col, format string, args ...any) *DataError {
 		return &DataError{File: name, Table: t.String(), Row: row, Line: line, Column: col, RowGroup: -1, Msg: fmt.Sprintf(format, args...)}
 	}
-	switch b, _ := br.Peek(3); {
-	case string(b) == "\xef\xbb\xbf":
-		_, _ = br.Discard(3)
-	case len(b) >= 2 && (b[0] == 0xff && b[1] == 0xfe || b[0] == 0xfe && b[1] == 0xff):
-		return 0, dataErr(0, 0, "", "UTF-16 text: want UTF-8")
+	cr, cells, msg := openCSV(t, r)
+	if msg != "" {
+		return 0, dataErr(0, 0, "", "%s", msg)
 	}
-	cr := csv.NewReader(br)
-	cr.ReuseRecord = true
-	cr.FieldsPerRecord = -1 // checked here, to report it as a DataError
 	parseErr := func(row int64, err error) error {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
@@ -82,17 +72,12 @@ func readCSV(ctx context.Context, t tableKind, name string, r io.Reader, p part)
 	if err != nil {
 		return 0, parseErr(0, err)
 	}
+	if msg := cells.header(head); msg != "" {
+		return 0, dataErr(0, 0, "", "%s", msg)
+	}
 	fields := make([]field, len(head))
-	keys := make([]string, len(head))
-	text := make([]bool, len(head))
-	for i, h := range head {
-		if w.bad && !utf8.ValidString(h) {
-			return 0, dataErr(0, 0, "", "column name %s: invalid UTF-8", quoteCell(h))
-		}
-		fields[i] = field{name: strings.TrimSpace(h)}
-		keys[i] = keyNouns[t][fields[i].name]
-		s := specIndex(csvSpecs[t], fields[i].name)
-		text[i] = s < 0 || csvSpecs[t][s].kind == kText || csvSpecs[t][s].kind == kList
+	for i := range head {
+		fields[i] = field{name: cells.names[i]}
 	}
 	if err := p.begin(fields); err != nil {
 		return 0, err
@@ -149,26 +134,11 @@ func readCSV(ctx context.Context, t tableKind, name string, r io.Reader, p part)
 		if len(rec) != len(fields) {
 			return fail(dataErr(rows, int64(line), "", "%d fields, want %d as in the header", len(rec), len(fields)))
 		}
-		long := false
+		if j, msg := cells.check(rec); msg != "" {
+			return fail(dataErr(rows, int64(line), fields[j].name, "%s", msg))
+		}
 		for j, s := range rec {
 			cols[j] = append(cols[j], s)
-			long = long || len(s) > maxKey
-		}
-		if long || w.bad {
-			for j, s := range rec {
-				var err error
-				if len(s) > maxKey && keys[j] != "" {
-					err = dataErr(rows, int64(line), fields[j].name, "a %s of %d bytes (at most %d)", keys[j], len(s), maxKey)
-				} else if text[j] && !utf8.ValidString(s) {
-					err = dataErr(rows, int64(line), fields[j].name, "invalid UTF-8 %s", quoteCell(s))
-				}
-				if err != nil {
-					for j := range cols {
-						cols[j] = cols[j][:len(lines)] // the row is not read
-					}
-					return fail(err)
-				}
-			}
 		}
 		lines = append(lines, int64(line))
 		if len(lines) == csvBatchRows {
@@ -178,6 +148,77 @@ func readCSV(ctx context.Context, t tableKind, name string, r io.Reader, p part)
 		}
 	}
 	return rows, flush()
+}
+
+// openCSV opens r as CSV text of table t: past a byte-order mark, refused
+// (msg) when UTF-16, and with its bytes watched for invalid UTF-8. Every
+// reader of CSV input uses it, the partitioner of shards as well, so
+// that bad bytes are reported in the file that holds them.
+func openCSV(t tableKind, r io.Reader) (*csv.Reader, *csvCells, string) {
+	// The cells are checked one by one only once w has seen bytes that
+	// are not UTF-8: checking the file in 64 KiB blocks costs a fraction
+	// of checking millions of short cells.
+	w := &utf8Watch{r: r}
+	br := bufio.NewReaderSize(w, 1<<16)
+	switch b, _ := br.Peek(3); {
+	case string(b) == "\xef\xbb\xbf":
+		_, _ = br.Discard(3)
+	case len(b) >= 2 && (b[0] == 0xff && b[1] == 0xfe || b[0] == 0xfe && b[1] == 0xff):
+		return nil, nil, "UTF-16 text: want UTF-8"
+	}
+	cr := csv.NewReader(br)
+	cr.ReuseRecord = true
+	cr.FieldsPerRecord = -1 // checked by the callers, to report it as a DataError
+	return cr, &csvCells{table: t, watch: w}, ""
+}
+
+// csvCells checks the cells of a CSV file: text columns' cells are UTF-8
+// (those of dates, numbers and booleans fail to parse if not), and key
+// columns' at most maxKey bytes.
+type csvCells struct {
+	table tableKind
+	watch *utf8Watch
+	// names, keys and text are each column's trimmed name, the noun of
+	// its values if a key column, and whether it holds text.
+	names, keys []string
+	text        []bool
+}
+
+// header takes the columns of the header line, or returns what is wrong
+// with it.
+func (c *csvCells) header(head []string) string {
+	c.names, c.keys, c.text = make([]string, len(head)), make([]string, len(head)), make([]bool, len(head))
+	for i, h := range head {
+		if c.watch.bad && !utf8.ValidString(h) {
+			return fmt.Sprintf("column name %s: invalid UTF-8", quoteCell(h))
+		}
+		c.names[i] = strings.TrimSpace(h)
+		c.keys[i] = keyNouns[c.table][c.names[i]]
+		s := specIndex(csvSpecs[c.table], c.names[i])
+		c.text[i] = s < 0 || csvSpecs[c.table][s].kind == kText || csvSpecs[c.table][s].kind == kList
+	}
+	return ""
+}
+
+// check returns the first bad cell of a row (as many cells as the
+// header) and what is wrong with it, or "" when none is.
+func (c *csvCells) check(rec []string) (int, string) {
+	long := false
+	for _, s := range rec {
+		long = long || len(s) > maxKey
+	}
+	if !long && !c.watch.bad {
+		return 0, ""
+	}
+	for j, s := range rec {
+		if len(s) > maxKey && c.keys[j] != "" {
+			return j, fmt.Sprintf("a %s of %d bytes (at most %d)", c.keys[j], len(s), maxKey)
+		}
+		if c.text[j] && !utf8.ValidString(s) {
+			return j, fmt.Sprintf("invalid UTF-8 %s", quoteCell(s))
+		}
+	}
+	return 0, ""
 }
 
 // utf8Watch passes on the bytes of r, setting bad once they are not all

@@ -325,13 +325,10 @@ func (p *partitioner) csvFile(path string) (int64, error) {
 		return 0, err
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<16)
-	if b, _ := br.Peek(3); string(b) == "\xef\xbb\xbf" {
-		_, _ = br.Discard(3)
+	cr, cells, msg := openCSV(p.table, f)
+	if msg != "" {
+		return 0, p.dataErr(path, 0, "", "%s", msg)
 	}
-	cr := csv.NewReader(br)
-	cr.ReuseRecord = true
-	cr.FieldsPerRecord = -1
 	parseErr := func(row int64, err error) error {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
@@ -347,13 +344,10 @@ func (p *partitioner) csvFile(path string) (int64, error) {
 		return 0, parseErr(0, err)
 	}
 	head = slices.Clone(head)
-	idCol := -1
-	for j, h := range head {
-		if strings.TrimSpace(h) == "member_id" {
-			idCol = j
-			break
-		}
+	if msg := cells.header(head); msg != "" {
+		return 0, p.dataErr(path, 0, "", "%s", msg)
 	}
+	idCol := slices.Index(cells.names, "member_id")
 	if idCol < 0 {
 		return 0, p.dataErr(path, 0, "member_id", "missing required column")
 	}
@@ -388,6 +382,9 @@ func (p *partitioner) csvFile(path string) (int64, error) {
 		rows++
 		if len(rec) != len(head) {
 			return rows, p.dataErr(path, rows, "", "%d fields, want %d as in the header", len(rec), len(head))
+		}
+		if j, msg := cells.check(rec); msg != "" {
+			return rows, p.dataErr(path, rows, cells.names[j], "%s", msg)
 		}
 		id := rec[idCol]
 		if strings.TrimSpace(id) == "" {

@@ -237,6 +237,19 @@ func TestPartitionErrors(t *testing.T) {
 	_, err = eval.Partition(ctx, eval.Files{Members: []string{write("members.txt", "")}}, out, 2)
 	assert.ErrorContains(t, err, "unsupported file extension")
 
+	// The input's own bytes are checked as the loader checks them, so that
+	// the error names the input, not a shard written from it.
+	for _, tc := range []struct{ name, text, want string }{
+		{"utf16", "\xff\xfem\x00e\x00", ": UTF-16 text: want UTF-8"},
+		{"bad bytes", "member_id,date,system,code\nM1,2025-01-01,CVX,0\xff3\n", ": row 1: column code: invalid UTF-8 \"0\\xff3\""},
+		{"long id", "member_id,date,system,code\nM1,2025-01-01,CVX,03\n" + strings.Repeat("M", 5000) + ",2025-01-01,CVX,03\n", ": row 2: column member_id: a member id of 5000 bytes (at most 4096)"},
+		{"bad header", "member_id,da\xffte\n", `: column name "da\xffte": invalid UTF-8`},
+	} {
+		bad := write(tc.name+".csv", tc.text)
+		_, err = eval.Partition(ctx, eval.Files{Members: []string{members}, Events: []string{bad}}, out, 2)
+		assert.EqualError(t, err, bad+tc.want, tc.name)
+	}
+
 	_, err = eval.Partition(ctx, eval.Files{Members: []string{members}}, out, 0)
 	assert.ErrorContains(t, err, "0 shards")
 
