@@ -24,7 +24,7 @@ func TestCorruptFilesFailCleanly(t *testing.T) {
 	}
 	for _, tc := range []struct{ file, as, want string }{
 		{"events-footer-panic.parquet", "events.parquet", "events.parquet: invalid Parquet file: corrupt footer: invalid logical type"},
-		{"events-page-panic.parquet", "events.parquet", "events.parquet: invalid Parquet file: corrupt data: runtime error: invalid memory address or nil pointer dereference"},
+		{"events-page-panic.parquet", "events.parquet", "events.parquet: row group 0: column member_id: invalid Parquet file: corrupt data: runtime error: invalid memory address or nil pointer dereference"},
 		{"enrollment-ipc-panic.arrow", "enrollment.arrow", "enrollment.arrow: invalid Arrow IPC data: corrupt data: runtime error: slice bounds out of range [65300:360]"},
 		{"events-arrow-schema-oom.parquet", "events.parquet", "events.parquet: invalid Parquet file: corrupt ARROW:schema metadata: a field claims 3686137856 children in a file of 616 bytes"},
 		{"enrollment-ipc-oom.arrow", "enrollment.arrow", "enrollment.arrow: invalid Arrow IPC data: the schema claims 4278190084 fields in a file of 1146 bytes"},

@@ -89,6 +89,8 @@ type DataError struct {
 	Msg      string
 
 	err error
+	// decoding is set when a batch reader failed to decode the file.
+	decoding bool
 }
 
 // Error formats the error as shown at DataError.
@@ -100,7 +102,8 @@ func (e *DataError) Error() string {
 		b.WriteString(e.Table)
 	}
 	b.WriteString(": ")
-	if e.Row > 0 {
+	switch {
+	case e.Row > 0:
 		if e.RowGroup >= 0 {
 			fmt.Fprintf(&b, "row group %d, ", e.RowGroup)
 		}
@@ -109,6 +112,8 @@ func (e *DataError) Error() string {
 			fmt.Fprintf(&b, " (line %d)", e.Line)
 		}
 		b.WriteString(": ")
+	case e.RowGroup >= 0:
+		fmt.Fprintf(&b, "row group %d: ", e.RowGroup)
 	}
 	if e.Column != "" {
 		fmt.Fprintf(&b, "column %s: ", e.Column)

@@ -157,7 +157,7 @@ func readRecords(ctx context.Context, t tableKind, name string, rr batchReader, 
 		rows += rec.NumRows()
 	}
 	if err := rr.Err(); err != nil {
-		return rows, &DataError{File: name, Table: t.String(), RowGroup: -1, Msg: fmt.Sprintf("reading batches: %v", err), err: err}
+		return rows, &DataError{File: name, Table: t.String(), RowGroup: -1, Msg: fmt.Sprintf("reading batches: %v", err), err: err, decoding: true}
 	}
 	return rows, nil
 }

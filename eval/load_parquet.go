@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -96,11 +97,15 @@ func parquetSource(t tableKind, path string, rgs []int, offset int64) source {
 		fail := func(err error) (int64, error) {
 			return 0, &DataError{File: path, Table: t.String(), RowGroup: -1, Msg: fmt.Sprintf("invalid Parquet file: %v", err), err: err}
 		}
+		var leaves []int // the columns read, nil for all
 		// arrow-go panics on some corrupt footers and pages.
 		stage := "footer"
 		defer func() {
 			if r := recover(); r != nil {
 				rows, err = fail(fmt.Errorf("corrupt %s: %v", stage, r))
+				if stage == "data" {
+					err = corruptParquet(t, path, -1, rgs, leaves, err.(*DataError).err)
+				}
 			}
 		}()
 		pf, err := file.NewParquetReader(f, file.WithReadProps(parquet.NewReaderProperties(cfg.mem)))
@@ -134,7 +139,6 @@ func parquetSource(t tableKind, path string, rgs []int, offset int64) source {
 		if err != nil {
 			return fail(err)
 		}
-		var leaves []int
 		if t != tMembers {
 			specs := spanSpecs
 			if t == tEvents {
@@ -169,7 +173,12 @@ func parquetSource(t tableKind, path string, rgs []int, offset int64) source {
 			return fail(err)
 		}
 		defer rr.Release()
-		return readRecords(ctx, t, path, rr, p, rowGroup, offset)
+		rows, err = readRecords(ctx, t, path, rr, p, rowGroup, offset)
+		if de := (*DataError)(nil); errors.As(err, &de) && de.decoding {
+			// pqarrow says what failed to decode, not where.
+			return rows, corruptParquet(t, path, -1, rgs, leaves, de.err)
+		}
+		return rows, err
 	}}
 }
 
@@ -220,4 +229,105 @@ func rowGroupOf(md *metadata.FileMetaData) func(row int64) int {
 	return func(row int64) int {
 		return sort.Search(len(ends), func(i int) bool { return ends[i] >= row })
 	}
+}
+
+// locateCorruption finds the first column chunk, in row group then column
+// order, among row groups groups (nil: all) and leaf columns leaves (nil:
+// all) of a Parquet file, that fails to decode, and returns its row group,
+// its top-level column and the failure. pqarrow's record reader says what
+// failed but not where, and the direct readers fail wherever their
+// interleaved decoding first trips: both report what this finds, so that
+// either names the same chunk. Run only once a read has failed, it
+// decodes the chunks again; ok is false when none fails.
+func locateCorruption(path string, groups, leaves []int) (group int, column string, failure error, ok bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", nil, false
+	}
+	defer f.Close()
+	var pf *file.Reader
+	func() {
+		defer func() { _ = recover() }()
+		pf, err = file.NewParquetReader(f)
+	}()
+	if pf == nil || err != nil {
+		return 0, "", nil, false
+	}
+	defer pf.Close()
+	if groups == nil {
+		for g := range pf.NumRowGroups() {
+			groups = append(groups, g)
+		}
+	}
+	if leaves == nil {
+		for c := range pf.MetaData().Schema.NumColumns() {
+			leaves = append(leaves, c)
+		}
+	} else {
+		leaves = slices.Sorted(slices.Values(leaves))
+	}
+	for _, g := range groups {
+		for _, c := range leaves {
+			if err := drainChunk(pf, g, c); err != nil {
+				return g, pf.MetaData().Schema.Column(c).ColumnPath()[0], err, true
+			}
+		}
+	}
+	return 0, "", nil, false
+}
+
+// drainChunk decodes column chunk c of row group g, discarding the values.
+func drainChunk(pf *file.Reader, g, c int) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("corrupt data: %v", r)
+		}
+	}()
+	cr, err := pf.RowGroup(g).Column(c)
+	if err != nil {
+		return err
+	}
+	switch r := cr.(type) {
+	case *file.ByteArrayColumnChunkReader:
+		err = drain[parquet.ByteArray](r)
+	case *file.FixedLenByteArrayColumnChunkReader:
+		err = drain[parquet.FixedLenByteArray](r)
+	case *file.Int32ColumnChunkReader:
+		err = drain[int32](r)
+	case *file.Int64ColumnChunkReader:
+		err = drain[int64](r)
+	case *file.Int96ColumnChunkReader:
+		err = drain[parquet.Int96](r)
+	case *file.Float32ColumnChunkReader:
+		err = drain[float32](r)
+	case *file.Float64ColumnChunkReader:
+		err = drain[float64](r)
+	case *file.BooleanColumnChunkReader:
+		err = drain[bool](r)
+	}
+	if err == nil {
+		err = cr.Err()
+	}
+	return err
+}
+
+func drain[T any](r pageReader[T]) error {
+	const n = 4096
+	vals, defs, reps := make([]T, n), make([]int16, n), make([]int16, n)
+	for r.HasNext() {
+		if _, _, err := r.ReadBatchInPage(n, vals, defs, reps); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// corruptParquet is the error of a Parquet file that failed to decode
+// with err: the chunk that fails, if locateCorruption finds one, else err
+// in row group group (-1: unknown).
+func corruptParquet(t tableKind, path string, group int, groups, leaves []int, err error) *DataError {
+	if g, col, cerr, ok := locateCorruption(path, groups, leaves); ok {
+		return &DataError{File: path, Table: t.String(), RowGroup: g, Column: col, Msg: fmt.Sprintf("invalid Parquet file: %v", cerr), err: cerr}
+	}
+	return &DataError{File: path, Table: t.String(), RowGroup: group, Msg: fmt.Sprintf("invalid Parquet file: %v", err), err: err}
 }

@@ -102,6 +102,9 @@ type directFile struct {
 	path   string
 	table  tableKind
 	layout []int // leaf column of each spec of the table, -1 when absent
+	// leaves are the leaf columns the load reads (nil: all), where a
+	// failure to decode is looked for (see locateCorruption).
+	leaves []int
 	// groupRows and groupFirst are each row group's row count and the
 	// 1-based file row of its first row.
 	groupRows, groupFirst []int64
@@ -141,6 +144,18 @@ func openDirect(t tableKind, path string) (*directFile, bool) {
 		first += n
 	}
 	return df, true
+}
+
+// readLeaves returns the leaf columns of specs that a load for req reads
+// of f.
+func readLeaves(f *directFile, specs []colSpec, req *dsl.Requirements) []int {
+	var out []int
+	for s, c := range f.layout {
+		if c >= 0 && columnNeeded(f.table, req, specs[s].name) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // eventRegistry numbers the codes and sources of every directly read
@@ -240,6 +255,7 @@ func scanDirectEvents(ctx context.Context, files []*directFile, members *keyTabl
 		de.reg.rules = cfg.req.Rules()
 	}
 	for fi, f := range files {
+		f.leaves = readLeaves(f, eventSpecs, cfg.req)
 		for g := range f.groupRows {
 			de.tasks = append(de.tasks, directTask{fi, g})
 		}
@@ -411,8 +427,10 @@ func (w *eventWorker) columns(f *directFile, g int, skip func(rg *file.RowGroupR
 	return cols, nil
 }
 
+// invalidParquet is the error of row group g of f, which failed to decode
+// with err: named by the chunk that fails, as the pqarrow path names it.
 func invalidParquet(f *directFile, g int, err error) *DataError {
-	return &DataError{File: f.path, Table: f.table.String(), RowGroup: g, Msg: fmt.Sprintf("invalid Parquet file: %v", err), err: err}
+	return corruptParquet(f.table, f.path, g, []int{g}, f.leaves, err)
 }
 
 // recoverDecode turns a panic while decoding row group g of f into the

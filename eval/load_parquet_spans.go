@@ -107,6 +107,7 @@ func (o *parquetFiles) close() {
 func readDirectSpans(ctx context.Context, files []*directFile, members *keyTable, cfg *loadConfig) ([]*spanPart, []int64, error) {
 	var tasks []directTask
 	for fi, f := range files {
+		f.leaves = readLeaves(f, spanSpecs, cfg.req)
 		for g := range f.groupRows {
 			tasks = append(tasks, directTask{fi, g})
 		}
