@@ -396,6 +396,25 @@ var dataCatalogue = map[string][]dataCase{
 		{name: "stream header only", files: []catFile{ipcFile("events.arrows", events4, eventsHead+fourEvents, keepFirst(8))},
 			want: "events.arrows: invalid Arrow IPC data: ..."},
 	},
+	"text in typed files": {
+		// Parquet and Arrow strings are UTF-8 by their specs, but nothing
+		// checks it before the loader: ids and codes are, as they are
+		// interned, with CSV's words.
+		{name: "parquet non-utf-8 code", files: []catFile{parquetFile("events.parquet", events4, eventsHead+"M1,2025-03-01,CVX,20\nM1,2025-03-02,CPT,9921\xb3\n")},
+			want: `events.parquet: row group 0, row 2: column code: invalid UTF-8 "9921\xb3"`},
+		{name: "parquet non-utf-8 system", files: []catFile{parquetFile("events.parquet", events4, eventsHead+fourEvents+"M2,2025-03-05,C\xffT,99213\n")},
+			want: `events.parquet: row group 2, row 5: column system: invalid UTF-8 "C\xffT"`},
+		{name: "parquet very long member id", files: []catFile{parquetFile("members.parquet", members2, membersHead+"M1,2010-03-04\n"+strings.Repeat("M", 5000)+",2010-03-04\n")},
+			want: `members.parquet: row group 0, row 2: column member_id: a member id of 5000 bytes (at most 4096)`},
+		{name: "parquet non-utf-8 member id", files: []catFile{parquetFile("members.parquet", members2, membersHead+"M1,2010-03-04\nM2,2010-03-04\nM\xe93,2010-03-04\n")},
+			want: `members.parquet: row group 1, row 3: column member_id: invalid UTF-8 "M\xe93"`},
+		{name: "arrow non-utf-8 code", files: []catFile{ipcFile("events.arrows", events4, eventsHead+"M1,2025-03-01,CPT,9921\xb3\n")},
+			want: `events.arrows: row 1: column code: invalid UTF-8 "9921\xb3"`},
+		{name: "arrow very long code", files: []catFile{ipcFile("events.arrow", events4, eventsHead+"M1,2025-03-01,CPT,"+strings.Repeat("9", 5000)+"\n")},
+			want: `events.arrow: row 1: column code: a code of 5000 bytes (at most 4096)`},
+		{name: "arrow non-utf-8 member id", files: []catFile{ipcFile("members.arrow", members2, membersHead+"M\xe91,2010-03-04\n")},
+			want: `members.arrow: row 1: column member_id: invalid UTF-8 "M\xe91"`},
+	},
 	"csv shape": {
 		{name: "row with an extra field", files: []catFile{csvFile("members.csv", membersHead+"M1,2010-03-04\nM2,2010-03-04,F\n")},
 			want: "members.csv: row 2: 3 fields, want 2 as in the header"},

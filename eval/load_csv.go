@@ -211,14 +211,29 @@ func (c *csvCells) check(rec []string) (int, string) {
 		return 0, ""
 	}
 	for j, s := range rec {
-		if len(s) > maxKey && c.keys[j] != "" {
-			return j, fmt.Sprintf("a %s of %d bytes (at most %d)", c.keys[j], len(s), maxKey)
-		}
-		if c.text[j] && !utf8.ValidString(s) {
+		if c.keys[j] != "" {
+			if msg := keyProblem(c.keys[j], s); msg != "" {
+				return j, msg
+			}
+		} else if c.text[j] && !utf8.ValidString(s) {
 			return j, fmt.Sprintf("invalid UTF-8 %s", quoteCell(s))
 		}
 	}
 	return 0, ""
+}
+
+// keyProblem says what is wrong with s as the value of a key column
+// (keyNouns: ids and codes, which are interned, compared and shown), ""
+// when nothing: a key is UTF-8 of at most maxKey bytes. CSV checks every
+// cell (csvCells); the other readers check keys as they intern them.
+func keyProblem(noun, s string) string {
+	if len(s) > maxKey {
+		return fmt.Sprintf("a %s of %d bytes (at most %d)", noun, len(s), maxKey)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Sprintf("invalid UTF-8 %s", quoteCell(s))
+	}
+	return ""
 }
 
 // utf8Watch passes on the bytes of r, setting bad once they are not all

@@ -646,6 +646,12 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 			}
 			ns, ok := w.systems.get(0, v)
 			if !ok {
+				// Checked when first seen, and never kept if bad, so
+				// that every row holding it is noted.
+				if msg := keyProblem("system", unsafe.String(unsafe.SliceData(v), len(v))); msg != "" {
+					bad.note(lo+k, eSystem, msg)
+					continue
+				}
 				w.systemNames = append(w.systemNames, string(v))
 				ns = int32(len(w.systemNames))
 				w.systems.put(0, v, ns)
@@ -680,6 +686,10 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 			}
 			c, ok := w.codes.get(ns, v)
 			if !ok {
+				if msg := keyProblem("code", unsafe.String(unsafe.SliceData(v), len(v))); msg != "" {
+					bad.note(r, eCode, msg)
+					continue
+				}
 				var window dsl.Window
 				c, window = w.reg.code(w.systemNames[ns-1], string(v))
 				w.codes.put(ns, v, c)
@@ -741,6 +751,13 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 			}
 			s, ok := w.sources.get(0, v)
 			if !ok {
+				// As the other readers, only rows the measures read.
+				if msg := keyProblem("source", unsafe.String(unsafe.SliceData(v), len(v))); msg != "" {
+					if w.code[r] >= 0 {
+						bad.note(r, eSource, msg)
+					}
+					continue
+				}
 				s = w.reg.source(string(v))
 				w.sources.put(0, v, s)
 			}

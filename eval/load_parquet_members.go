@@ -269,7 +269,12 @@ func (r *memberReader) decodeA(cols [mDisability + 1]file.ColumnChunkReader, win
 					bad.note(lo+k, mID, nullMsg)
 					continue
 				}
-				p.setID(&win[lo+k], unsafe.String(unsafe.SliceData(v), len(v)))
+				id := unsafe.String(unsafe.SliceData(v), len(v))
+				if msg := keyProblem("member id", id); msg != "" {
+					bad.note(lo+k, mID, msg)
+					continue
+				}
+				p.setID(&win[lo+k], id)
 			}
 		})
 		if err != nil {

@@ -563,6 +563,12 @@ func (p *memberPart) add(b *batch) error {
 		if err != nil {
 			return err
 		}
+		// The cells of CSV batches were checked as they were read.
+		if b.text == nil {
+			if msg := keyProblem("member id", v); msg != "" {
+				return p.err(row, memberSpecs[mID].name, "%s", msg)
+			}
+		}
 		p.setID(&m, v)
 		if m.birth, err = p.requiredDate(birth, b, i, mBirth); err != nil {
 			return err
@@ -794,6 +800,18 @@ type eventPart struct {
 	outside  int64
 }
 
+// requiredKey is requiredText of a key column of events, whose value
+// keyProblem checks too when check is set.
+func (p *eventPart) requiredKey(c textCol, b *batch, i, spec int, check bool) (string, error) {
+	s, err := p.requiredText(c, b, i, spec)
+	if err == nil && check {
+		if msg := keyProblem(eventSpecs[spec].name, s); msg != "" {
+			return "", p.err(b.first+int64(i), eventSpecs[spec].name, "%s", msg)
+		}
+	}
+	return s, err
+}
+
 // needs reports whether a row of local code c dated d can matter to the
 // measures, counting it as unneeded or outside when not.
 func (p *eventPart) needs(c int32, d metric.Date) bool {
@@ -841,6 +859,8 @@ func (p *eventPart) add(b *batch) error {
 	source, claim := cols[eSource].(textCol), cols[eClaim].(textCol)
 	pairs := newCodePairs(system, code)
 	memberIDs := newDictIDs(id)
+	// The cells of CSV batches were checked as they were read (csvCells).
+	checkKeys := b.text == nil
 	for i := 0; i < b.n; i++ {
 		e := Event{Source: -1}
 		v, err := p.requiredText(id, b, i, eMember)
@@ -852,11 +872,11 @@ func (p *eventPart) add(b *batch) error {
 		}
 		c, cached := pairs.get(i)
 		if !cached {
-			sys, err := p.requiredText(system, b, i, eSystem)
+			sys, err := p.requiredKey(system, b, i, eSystem, checkKeys)
 			if err != nil {
 				return err
 			}
-			cd, err := p.requiredText(code, b, i, eCode)
+			cd, err := p.requiredKey(code, b, i, eCode, checkKeys)
 			if err != nil {
 				return err
 			}
@@ -878,7 +898,13 @@ func (p *eventPart) add(b *batch) error {
 			return p.err(b.first+int64(i), eventSpecs[eValue].name, "%v", err)
 		}
 		if s, ok := source.text(i); ok {
+			known := len(p.sources.s)
 			src := p.sources.id(s)
+			if checkKeys && int(src) == known { // new: checked once
+				if msg := keyProblem("source", s); msg != "" {
+					return p.err(b.first+int64(i), eventSpecs[eSource].name, "%s", msg)
+				}
+			}
 			if src > math.MaxInt16 {
 				return p.err(b.first+int64(i), eventSpecs[eSource].name, "more than %d distinct sources", math.MaxInt16+1)
 			}
