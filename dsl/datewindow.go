@@ -21,12 +21,15 @@ import (
 // consume (claimscope.go) then carry those bounds, and a code set every
 // use of which is bounded is read only within the hull of the bounds.
 //
-// The analysis follows the claim scopes' rules: it is conservative, and
-// a define's own value is a use (Explain shows it), so events("X") as a
-// define by itself needs every row of X. The bounds are functions of the
-// measurement period, so that requirements can be stated for any period
-// (RequirementsFor) and checked against the one a measure is evaluated
-// over.
+// The analysis is conservative, as the claim scopes' is, with one
+// difference: a define's own value, which Explain shows, is not a use
+// here (consumeShown). visits: events("Visit"), read only through
+// between(visits, ...), is windowed; a trace of such data shows the
+// define's rows within the window and lists what was left out
+// (Trace.Unloaded), since the rows outside change no result. The bounds
+// are functions of the measurement period, so that requirements can be
+// stated for any period (RequirementsFor) and checked against the one a
+// measure is evaluated over.
 
 // dayRange bounds an int value (a date as days since 1970-01-01, or a
 // number of days) given the measurement period: the value lies in lo..hi
