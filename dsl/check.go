@@ -776,9 +776,7 @@ func (c *checker) conditional(n *ast.ConditionalNode) compiled {
 		return c.errAt(n, ErrType, "branches differ in type: %s and %s", a.k, b.k)
 	}
 	out := compiled{k: a.k, rows: append(slices.Clip(a.rows), b.rows...)}
-	if a.days != nil && b.days != nil {
-		out.days = hullDays([]dayRange{a.days, b.days})
-	}
+	out.days = hullDays([]dayRange{a.days, b.days}) // nil unless both are bounded
 	switch a.k {
 	case kBool:
 		out.b = choose(p, a.b, b.b)

@@ -102,9 +102,11 @@ func parquetSource(t tableKind, path string, rgs []int, offset int64) source {
 		stage := "footer"
 		defer func() {
 			if r := recover(); r != nil {
-				rows, err = fail(fmt.Errorf("corrupt %s: %v", stage, r))
+				perr := fmt.Errorf("corrupt %s: %v", stage, r)
 				if stage == "data" {
-					err = corruptParquet(t, path, -1, rgs, leaves, err.(*DataError).err)
+					rows, err = 0, corruptParquet(t, path, -1, rgs, leaves, perr)
+				} else {
+					rows, err = fail(perr)
 				}
 			}
 		}()

@@ -180,10 +180,7 @@ func (r *eventRegistry) code(system, code string) (int32, dsl.Window) {
 	id := r.codes.id(system, code)
 	for int(id) >= len(r.needed) {
 		k := r.codes.list[len(r.needed)]
-		needed, window := r.req == nil || r.req.Needs(k[0], k[1]), dsl.All
-		if needed && r.rules != nil {
-			window = r.rules.Rule(k[0], k[1]).Window
-		}
+		needed, window := codeUse(r.req, r.rules, k[0], k[1])
 		r.needed, r.windows = append(r.needed, needed), append(r.windows, window)
 	}
 	if !r.needed[id] {
@@ -488,12 +485,12 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 		next := 0
 		for k := range m {
 			c := w.code[k]
-			if c < 0 {
-				res.unneeded++
-				continue
-			}
-			if windowed && !w.windows[c].Contains(w.date[k]) {
+			switch {
+			case c == outsideWindow:
 				res.outside++
+				continue
+			case c < 0:
+				res.unneeded++
 				continue
 			}
 			mi := w.member[k]
@@ -521,6 +518,11 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 	w.keptMember, w.keptCode, w.keptSource = member, code, source
 	return res
 }
+
+// outsideWindow marks, in eventWorker.code, a row of a code the measures
+// read dated outside every window they read it in (any other negative
+// code: a code they do not read).
+const outsideWindow = -2
 
 // fillBatch is how many places fillGroup reads ahead at a time.
 const fillBatch = 64
@@ -707,10 +709,20 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 	if err != nil {
 		return err
 	}
+	// A row dated outside its code's window is not needed either: decided
+	// here, once, so that neither the member lookup nor the source check
+	// below sees it (as in the other readers, which drop it with the rows
+	// of codes no measure reads).
+	if w.reg.rules != nil {
+		for r, c := range w.code {
+			if c >= 0 && !w.windows[c].Contains(w.date[r]) {
+				w.code[r] = outsideWindow
+			}
+		}
+	}
 	// Member ids last, so that only rows whose code the measures need
 	// pay for the lookup: at a million members the table is larger than
 	// the caches, and the lookup is the costliest step of a row.
-	windowed := w.reg.rules != nil
 	err = w.texts.read(cols[eMember], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
 		sel := w.sel[:0]
 		for k, v := range vals {
@@ -720,7 +732,7 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 				bad.note(r, eMember, nullMsg)
 				continue
 			}
-			if c := w.code[r]; c >= 0 && (!windowed || w.windows[c].Contains(w.date[r])) {
+			if w.code[r] >= 0 {
 				sel = append(sel, int32(k))
 			}
 		}

@@ -795,9 +795,22 @@ type eventPart struct {
 	// the windows the measures read their code in.
 	needed   []int8 // per local code: 0 not yet known, 1 needed, 2 not
 	windows  []dsl.Window
-	rules    *dsl.RowRules
+	rules    *dsl.RowRules // of req, made on first need when it has windows
 	unneeded int64
 	outside  int64
+}
+
+// codeUse says whether rows of the normalised (system, code) can matter
+// to the measures req is for (nil: any measure) and within which dates;
+// rules are req's (req.Rules()), nil when it has no windows.
+func codeUse(req *dsl.Requirements, rules *dsl.RowRules, system, code string) (bool, dsl.Window) {
+	if req != nil && !req.Needs(system, code) {
+		return false, dsl.All
+	}
+	if rules == nil {
+		return true, dsl.All
+	}
+	return true, rules.Rule(system, code).Window
 }
 
 // requiredKey is requiredText of a key column of events, whose value
@@ -823,15 +836,14 @@ func (p *eventPart) needs(c int32, d metric.Date) bool {
 		p.windows = append(p.windows, dsl.All)
 	}
 	if p.needed[c] == 0 {
-		p.needed[c] = 2
-		if k := p.codes.list[c]; p.req.Needs(k[0], k[1]) {
+		if p.rules == nil && len(p.req.Windows) > 0 {
+			p.rules = p.req.Rules()
+		}
+		k := p.codes.list[c]
+		needed, window := codeUse(p.req, p.rules, k[0], k[1])
+		p.needed[c], p.windows[c] = 2, window
+		if needed {
 			p.needed[c] = 1
-			if len(p.req.Windows) > 0 {
-				if p.rules == nil {
-					p.rules = p.req.Rules()
-				}
-				p.windows[c] = p.rules.Rule(k[0], k[1]).Window
-			}
 		}
 	}
 	switch {
