@@ -289,6 +289,7 @@ func drainChunk(pf *file.Reader, g, c int) (err error) {
 	if err != nil {
 		return err
 	}
+	defer closeChunks(cr)
 	switch r := cr.(type) {
 	case *file.ByteArrayColumnChunkReader:
 		err = drain[parquet.ByteArray](r)

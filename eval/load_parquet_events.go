@@ -424,6 +424,20 @@ func (w *eventWorker) columns(f *directFile, g int, skip func(rg *file.RowGroupR
 	return cols, nil
 }
 
+// closeChunks closes the column chunk readers of a row group read to the
+// end (nil ones are not open). Closing returns their page buffers to the
+// allocator they came from: not closed, every chunk's decompression and
+// page buffers become garbage, a third of what a load allocated, which
+// grew the heap (and the pages the process must fault in) by hundreds of
+// megabytes at a million members.
+func closeChunks(cols ...file.ColumnChunkReader) {
+	for _, c := range cols {
+		if c != nil {
+			_ = c.Close()
+		}
+	}
+}
+
 // invalidParquet is the error of row group g of f, which failed to decode
 // with err: named by the chunk that fails, as the pqarrow path names it.
 func invalidParquet(f *directFile, g int, err error) *DataError {
@@ -456,6 +470,7 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 		return s == eDate && !windowed && noNulls(rg, f.layout[eDate])
 	}
 	cols, err := w.columns(f, g, datesChecked, eMember, eDate, eSystem, eCode, eSource)
+	defer closeChunks(cols[:]...)
 	if err != nil {
 		return groupKeys{err: invalidParquet(f, g, err)}
 	}
@@ -532,6 +547,7 @@ const fillBatch = 64
 func (w *eventWorker) fillGroup(ctx context.Context, f *directFile, g int, keys *groupKeys, out []Event, codeID []CodeID, sourceID []int16) (err error) {
 	defer recoverDecode(f, g, &err)
 	cols, err := w.columns(f, g, nil, eDate, eEnd, eValue, eClaim)
+	defer closeChunks(cols[:]...)
 	if err != nil {
 		return invalidParquet(f, g, err)
 	}

@@ -196,6 +196,8 @@ func (r *memberReader) readGroup(ctx context.Context, f *directFile, g int) (err
 	}
 	rg := pf.RowGroup(g)
 	var cols [mDisability + 1]file.ColumnChunkReader
+	extras := make([]file.ColumnChunkReader, len(r.layout.extras))
+	defer func() { closeChunks(append(cols[:], extras...)...) }()
 	for s := range cols {
 		if f.layout[s] >= 0 {
 			if cols[s], err = rg.Column(f.layout[s]); err != nil {
@@ -203,7 +205,6 @@ func (r *memberReader) readGroup(ctx context.Context, f *directFile, g int) (err
 			}
 		}
 	}
-	extras := make([]file.ColumnChunkReader, len(r.layout.extras))
 	for x, e := range r.layout.extras {
 		if extras[x], err = rg.Column(e.col); err != nil {
 			return invalidParquet(f, g, err)

@@ -196,6 +196,7 @@ func (w *spanWorker) readGroup(ctx context.Context, f *directFile, g int) (_ *sp
 	}
 	rg := pf.RowGroup(g)
 	var cols [sPlan + 1]file.ColumnChunkReader
+	defer closeChunks(cols[:]...)
 	for s := range cols {
 		if f.layout[s] >= 0 && (s != sPlan || w.plans.needed) {
 			if cols[s], err = rg.Column(f.layout[s]); err != nil {
