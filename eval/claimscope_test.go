@@ -3,6 +3,8 @@ package eval
 import (
 	"context"
 	"math/rand/v2"
+	"path/filepath"
+	"slices"
 	"testing"
 	"testing/fstest"
 
@@ -160,4 +162,89 @@ func TestScopeClaimsWithoutScopesKeepsEverything(t *testing.T) {
 		assert.Zero(t, dropped)
 		assert.Len(t, d.Events, n)
 	}
+}
+
+// The direct Parquet reader applies the claim scopes before grouping the
+// events, the other readers after: both keep a scoped row only on a claim
+// of the same member that one of its rows anchors; anchors without a
+// claim anchor nothing, an unknown member's rows anchor nothing, and a row
+// that is scoped itself (place of service 23, kept only on a claim with an
+// ED procedure, as in ed_util) anchors what it anchors whether it stays or
+// not.
+func TestClaimScopesOnEveryReader(t *testing.T) {
+	m, err := dsl.Compile("s.yaml", []byte(`id: s
+title: Scoped twice
+period: {start: 2025-01-01, end: 2025-12-31}
+valuesets: [vs.yaml]
+define:
+  ed_rows: union(events("ED"), sameClaim(events("POS"), events("Procedure")))
+  ed_dx: sameClaim(events("Dx"), ed_rows)
+groups:
+  g: {initial_population: "true", denominator: exists(events("Visit")), numerator: exists(ed_dx)}
+`), fstest.MapFS{"vs.yaml": {Data: []byte(scopedValueSets + `
+  - name: POS
+    codes: {POS: ["23"]}
+  - name: Procedure
+    codes: {CPT: ["10004-69990"]}
+`)}})
+	require.NoError(t, err)
+	req := dsl.RequirementsOf(m)
+	require.Len(t, req.ClaimScopes, 3, "Dx on ED rows, POS on procedures and procedures on POS")
+
+	const header = "member_id,date,end_date,system,code,value,source,claim_id\n"
+	rows := "M1,2025-02-01,,ICD10CM,F10.20,,,C1\n" + // kept: M1's ED visit is on C1
+		"M1,2025-02-01,,CPT,99283,,,C1\n" +
+		"M1,2025-03-01,,ICD10CM,F11.20,,,C2\n" + // dropped: no anchor on C2
+		"M2,2025-02-01,,ICD10CM,F12.20,,,C1\n" + // dropped: C1 anchors M1's rows, not M2's
+		"M2,2025-04-01,,ICD10CM,F10.20,,,\n" + // dropped: no claim
+		"M3,2025-05-01,,CPT,99284,,,\n" + // an ED visit without a claim anchors nothing
+		"M3,2025-05-01,,ICD10CM,F10.20,,,\n" + // dropped
+		"M3,2025-05-02,,CPT,99213,,,C9\n" + // kept: read whole
+		"X9,2025-06-01,,CPT,99285,,,C5\n" + // an unknown member's ED visit
+		"M4,2025-06-01,,ICD10CM,F10.20,,,C5\n" + // dropped: X9's visit anchors nothing of M4's
+		"M4,2025-07-01,,POS,23,,,C6\n" + // dropped: no procedure on C6, but it anchors Dx on C6
+		"M4,2025-07-01,,ICD10CM,F13.20,,,C6\n" + // kept
+		"M4,2025-08-01,,POS,23,,,C7\n" + // kept: a procedure on C7
+		"M4,2025-08-01,,CPT,12001,,,C7\n" +
+		"M4,2025-08-01,,ICD10CM,F14.20,,,C7\n" // kept
+	type kept struct{ member, code string }
+	want := []kept{{"M1", "99283"}, {"M1", "F1020"}, {"M3", "99284"}, {"M3", "99213"}, {"M4", "F1320"}, {"M4", "23"}, {"M4", "12001"}, {"M4", "F1420"}}
+	csvEvents, pqEvents, mem := writeEventsTwice(t, header+rows, 4)
+	members := filepath.Join(cohortDir, "members.csv")
+
+	check := func(t *testing.T, d *Data) {
+		t.Helper()
+		var got []kept
+		for _, mb := range d.Members {
+			for _, e := range d.Events[mb.EventsStart:mb.EventsEnd] {
+				got = append(got, kept{mb.ID, d.Codes.Values[e.Code]})
+			}
+		}
+		assert.ElementsMatch(t, want, got)
+		i := slices.IndexFunc(d.Reconciliation.Unneeded, func(s SetAside) bool { return s.Reason == claimScopedReason })
+		require.GreaterOrEqual(t, i, 0)
+		assert.Equal(t, int64(6), d.Reconciliation.Unneeded[i].Rows)
+		require.Len(t, d.Reconciliation.SetAside, 1)
+		assert.Equal(t, int64(1), d.Reconciliation.SetAside[0].Rows, "X9's row")
+		assert.Contains(t, d.Codes.Values, "F1220", "the cohort lists the codes of dropped rows, on every reader")
+	}
+	t.Run("csv", func(t *testing.T) {
+		d, err := LoadFiles(context.Background(), Files{Members: []string{members}, Events: []string{csvEvents}}, WithRequirements(req))
+		require.NoError(t, err)
+		check(t, d)
+	})
+	t.Run("parquet", func(t *testing.T) {
+		direct, viaArrow, errD, errA := loadBothWays(t, Files{Members: []string{members}, Events: []string{pqEvents}}, WithRequirements(req), WithAllocator(mem))
+		require.NoError(t, errD)
+		require.NoError(t, errA)
+		check(t, direct)
+		assertSameData(t, viaArrow, direct)
+	})
+	t.Run("parquet beside csv", func(t *testing.T) {
+		// The CSV file's rows are anchors of the Parquet file's too, so
+		// the scopes wait for the grouped events.
+		d, err := LoadFiles(context.Background(), Files{Members: []string{members}, Events: []string{pqEvents, csvEvents}}, WithRequirements(req))
+		require.NoError(t, err)
+		assert.Len(t, d.Events, 2*len(want))
+	})
 }

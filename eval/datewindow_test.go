@@ -7,6 +7,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -42,14 +43,7 @@ groups:
 		"M2,2025-06-01,,CVX,03,,,\n" + // a code no measure reads
 		"X9,2024-06-01,,CPT,99213,,,\n" + // an unknown member, outside
 		"X8,2025-06-01,,CPT,99213,,,\n" // an unknown member, inside
-	dir := t.TempDir()
-	csvEvents := filepath.Join(dir, "events.csv")
-	require.NoError(t, os.WriteFile(csvEvents, []byte(header+rows), 0o600))
-	mem := checkedAllocator(t)
-	pqEvents := filepath.Join(dir, "events.parquet")
-	recs := records(t, mem, eventsSchema, header+rows, 3)
-	writeParquet(t, mem, pqEvents, eventsSchema, recs, 3)
-	(&cohortRecords{events: recs}).release()
+	csvEvents, pqEvents, mem := writeEventsTwice(t, header+rows, 3)
 	members := filepath.Join(cohortDir, "members.csv")
 
 	check := func(t *testing.T, d *Data) {
@@ -99,4 +93,20 @@ groups:
 		assert.Contains(t, err.Error(), "X8")
 		assert.NotContains(t, err.Error(), "X9")
 	})
+}
+
+// writeEventsTwice writes the events of text (CSV with a header) as a CSV
+// file and as a Parquet file in row groups of rowGroup rows, and returns
+// their paths and the allocator to load the Parquet file with.
+func writeEventsTwice(t *testing.T, text string, rowGroup int64) (csvPath, parquetPath string, mem memory.Allocator) {
+	t.Helper()
+	dir := t.TempDir()
+	csvPath = filepath.Join(dir, "events.csv")
+	require.NoError(t, os.WriteFile(csvPath, []byte(text), 0o600))
+	mem = checkedAllocator(t)
+	parquetPath = filepath.Join(dir, "events.parquet")
+	recs := records(t, mem, eventsSchema, text, int(rowGroup))
+	writeParquet(t, mem, parquetPath, eventsSchema, recs, rowGroup)
+	(&cohortRecords{events: recs}).release()
+	return csvPath, parquetPath, mem
 }

@@ -321,7 +321,10 @@ func load(ctx context.Context, srcs []source, opts []LoadOption) (*Data, error) 
 		wg.Go(func() { spanParts, spanRows, spanErr = readDirectSpans(ctx, spanFiles, members, &cfg) })
 	}
 	if len(eventFiles) > 0 {
-		wg.Go(func() { de, eventErr = scanDirectEvents(ctx, eventFiles, members, &cfg) })
+		// The claim scopes need every event of a member, so the direct
+		// reader applies them only when it reads every event file.
+		scope := !slices.ContainsFunc(srcs, func(s source) bool { return s.table == tEvents && s.direct == nil })
+		wg.Go(func() { de, eventErr = scanDirectEvents(ctx, eventFiles, members, &cfg, scope) })
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
@@ -542,8 +545,10 @@ func build(ctx context.Context, d *Data, parts []part, de *directEvents, members
 		return err
 	}
 	d.Events = events
-	scoped, err := scopeClaims(ctx, d, cfg.req)
-	if err != nil {
+	var scoped int64
+	if de != nil && de.reg.scoped {
+		scoped = de.scoped // applied by the first pass already
+	} else if scoped, err = scopeClaims(ctx, d, cfg.req); err != nil {
 		return err
 	}
 	var outside int64

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -163,30 +164,49 @@ func readLeaves(f *directFile, specs []colSpec, req *dsl.Requirements) []int {
 // the raw bytes it has seen and takes the lock only for bytes new to it,
 // a few hundred times per load.
 type eventRegistry struct {
-	mu      sync.Mutex
-	req     *dsl.Requirements
-	rules   *dsl.RowRules // nil when the requirements have no windows
-	codes   localCodes
-	needed  []bool
-	windows []dsl.Window
-	sources localIDs
+	mu    sync.Mutex
+	req   *dsl.Requirements
+	rules *dsl.RowRules // nil when rows are kept by neither date nor claim
+	// windowed is set when rows are kept by date, scoped when the first
+	// pass applies the claim scopes (see scopeDirect).
+	windowed, scoped bool
+	codes            localCodes
+	needed           []bool
+	uses             []codeRule
+	sources          localIDs
+}
+
+// codeRule is how the measures read the rows of a code: the window of
+// dates they read it in and, when the first pass applies claim scopes,
+// the scopes it anchors and those it is read on only (dsl.RowRule).
+type codeRule struct {
+	window      dsl.Window
+	anchors, on uint64
 }
 
 // code returns the id of (system, code), -1 when the measures loaded for
-// cannot use it, and the window of dates they read it in.
-func (r *eventRegistry) code(system, code string) (int32, dsl.Window) {
+// cannot use it, and how they read it.
+func (r *eventRegistry) code(system, code string) (int32, codeRule) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	id := r.codes.id(system, code)
 	for int(id) >= len(r.needed) {
 		k := r.codes.list[len(r.needed)]
 		needed, window := codeUse(r.req, r.rules, k[0], k[1])
-		r.needed, r.windows = append(r.needed, needed), append(r.windows, window)
+		use := codeRule{window: window}
+		if needed && r.scoped {
+			rule := r.rules.Rule(k[0], k[1])
+			use.anchors = rule.Anchors
+			if rule.Scoped() {
+				use.on = rule.On
+			}
+		}
+		r.needed, r.uses = append(r.needed, needed), append(r.uses, use)
 	}
 	if !r.needed[id] {
-		return -1, dsl.All
+		return -1, codeRule{window: dsl.All}
 	}
-	return id, r.windows[id]
+	return id, r.uses[id]
 }
 
 func (r *eventRegistry) source(s string) int32 {
@@ -203,14 +223,19 @@ func (r *eventRegistry) source(s string) int32 {
 // grouped by member would take 36 and, with the grouped copy, twice the
 // events' memory at the peak.
 type groupKeys struct {
-	member   []int32
-	code     []int32 // registry code
-	source   []int16 // registry source, -1 null; nil when not read
-	kept     []uint64
-	unneeded int64
-	outside  int64
-	unknown  unknownIDs
-	err      error
+	member []int32
+	code   []int32 // registry code
+	source []int16 // registry source, -1 null; nil when not read
+	kept   []uint64
+	// anchors are the kept rows that anchor a claim scope, and
+	// scopedClaims the claim of each kept row read only on such claims,
+	// in row order, while the first pass applies the scopes.
+	anchors      []anchorRow
+	scopedClaims []uint64
+	unneeded     int64
+	outside      int64
+	unknown      unknownIDs
+	err          error
 }
 
 // directEvents is the direct reading of Parquet event files in two
@@ -231,7 +256,14 @@ type directEvents struct {
 	rows     []int64
 	unneeded int64
 	outside  int64
-	unknown  unknownIDs
+	// scoped counts the rows the claim scopes dropped, when the first
+	// pass applied them (reg.scoped); droppedCode and droppedSource mark
+	// the codes and sources of those rows, which the cohort lists as if
+	// the rows were dropped after grouping, so that binding warns of the
+	// same value sets either way.
+	scoped                     int64
+	droppedCode, droppedSource []bool
+	unknown                    unknownIDs
 }
 
 type directTask struct{ file, group int }
@@ -244,12 +276,18 @@ func (de *directEvents) eachGroup(ctx context.Context, fn func(ctx context.Conte
 
 // scanDirectEvents makes the first pass over the files, resolving member
 // ids against members. A bad cell fails with the first bad cell of the
-// earliest failing row group, the cell the pqarrow path reports.
-func scanDirectEvents(ctx context.Context, files []*directFile, members *keyTable, cfg *loadConfig) (*directEvents, error) {
+// earliest failing row group, the cell the pqarrow path reports. With
+// scope set (every event file is read directly), it applies the claim
+// scopes of the requirements too (see scopeDirect).
+func scanDirectEvents(ctx context.Context, files []*directFile, members *keyTable, cfg *loadConfig, scope bool) (*directEvents, error) {
 	de := &directEvents{files: files, members: members, req: cfg.req, rows: make([]int64, len(files)),
 		reg: &eventRegistry{req: cfg.req, codes: localCodes{raw: map[[2]string]int32{}, norm: map[[2]string]int32{}}, sources: newLocalIDs()}}
-	if cfg.req != nil && len(cfg.req.Windows) > 0 {
-		de.reg.rules = cfg.req.Rules()
+	if cfg.req != nil {
+		de.reg.windowed = len(cfg.req.Windows) > 0
+		de.reg.scoped = scope && len(cfg.req.ClaimScopes) > 0
+		if de.reg.windowed || de.reg.scoped {
+			de.reg.rules = cfg.req.Rules()
+		}
 	}
 	for fi, f := range files {
 		f.leaves = readLeaves(f, eventSpecs, cfg.req)
@@ -284,6 +322,11 @@ func scanDirectEvents(ctx context.Context, files []*directFile, members *keyTabl
 		de.outside += gk.outside
 		de.unknown.merge(&gk.unknown)
 	}
+	if de.reg.scoped {
+		if err := de.scopeDirect(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return de, nil
 }
 
@@ -292,6 +335,8 @@ func scanDirectEvents(ctx context.Context, files []*directFile, members *keyTabl
 func (de *directEvents) used() (codes [][2]string, usedCode []bool, sources []string, usedSource []bool) {
 	codes, sources = de.reg.codes.list, de.reg.sources.s
 	usedCode, usedSource = make([]bool, len(codes)), make([]bool, len(sources))
+	copy(usedCode, de.droppedCode)
+	copy(usedSource, de.droppedSource)
 	for k := range de.groups {
 		for _, c := range de.groups[k].code {
 			usedCode[c] = true
@@ -352,10 +397,10 @@ type eventWorker struct {
 
 	systems     keyTable // raw system -> its namespace in codes (1-based)
 	systemNames []string
-	batch       batchCache   // systems and codes of the current page batch
-	codes       keyTable     // (system namespace, raw code) -> registry code, or -1
-	windows     []dsl.Window // by registry code, for the codes this worker has seen
-	sources     keyTable     // raw source -> registry source
+	batch       batchCache // systems and codes of the current page batch
+	codes       keyTable   // (system namespace, raw code) -> registry code, or -1
+	uses        []codeRule // by registry code, for the codes this worker has seen
+	sources     keyTable   // raw source -> registry source
 
 	// One window of rows, column by column.
 	member []int32
@@ -465,11 +510,15 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 	defer recoverDecode(f, g, &panicked)
 	// Dates are read here to check them, not at all when the chunk's
 	// statistics rule out nulls, unless rows are kept by date.
-	windowed := w.reg.rules != nil
+	windowed := w.reg.windowed
 	datesChecked := func(rg *file.RowGroupReader, s int) bool {
 		return s == eDate && !windowed && noNulls(rg, f.layout[eDate])
 	}
-	cols, err := w.columns(f, g, datesChecked, eMember, eDate, eSystem, eCode, eSource)
+	keyCols := []int{eMember, eDate, eSystem, eCode, eSource}
+	if w.reg.scoped {
+		keyCols = append(keyCols, eClaim)
+	}
+	cols, err := w.columns(f, g, datesChecked, keyCols...)
 	defer closeChunks(cols[:]...)
 	if err != nil {
 		return groupKeys{err: invalidParquet(f, g, err)}
@@ -497,6 +546,11 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 			row := f.groupFirst[g] + int64(lo+bad.row)
 			return groupKeys{err: &DataError{File: f.path, Table: tEvents.String(), Column: eventSpecs[bad.spec].name, Row: row, RowGroup: g, Msg: bad.msg}}
 		}
+		if w.reg.scoped {
+			if err := w.decodeScopeClaims(cols[eClaim], m); err != nil {
+				return groupKeys{err: invalidParquet(f, g, err)}
+			}
+		}
 		next := 0
 		for k := range m {
 			c := w.code[k]
@@ -519,6 +573,15 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 			}
 			member = append(member, mi)
 			code = append(code, c)
+			if w.reg.scoped {
+				use := &w.uses[c]
+				if use.anchors != 0 && w.claim[k] != 0 {
+					res.anchors = append(res.anchors, anchorRow{member: mi, claim: w.claim[k], mask: use.anchors})
+				}
+				if use.on != 0 {
+					res.scopedClaims = append(res.scopedClaims, w.claim[k])
+				}
+			}
 			if readSource {
 				source = append(source, w.source[k])
 			}
@@ -532,6 +595,161 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 	}
 	w.keptMember, w.keptCode, w.keptSource = member, code, source
 	return res
+}
+
+// decodeScopeClaims fills the window's claim column with the claim keys
+// of the rows the first pass keeps whose code anchors a claim scope or
+// is read only on one (0 for the others, and for rows without a claim).
+func (w *eventWorker) decodeScopeClaims(col file.ColumnChunkReader, m int) error {
+	fill(w.claim, 0)
+	if col == nil {
+		return nil
+	}
+	return w.texts.readDense(col, m, func(lo, n int, vals []parquet.ByteArray, defs []int16, maxDef int16) {
+		j := 0
+		for k := range n {
+			if maxDef > 0 && defs[k] < maxDef {
+				continue
+			}
+			r := lo + k
+			if c := w.code[r]; c >= 0 && w.member[r] >= 0 {
+				if use := &w.uses[c]; use.anchors|use.on != 0 {
+					v := vals[j]
+					w.claim[r] = dsl.ClaimKey(unsafe.String(unsafe.SliceData(v), len(v)))
+				}
+			}
+			j++
+		}
+	})
+}
+
+// anchorRow is a kept row whose code anchors claim scopes: its member, its
+// claim key and the scopes it anchors.
+type anchorRow struct {
+	member int32
+	claim  uint64
+	mask   uint64
+}
+
+// scopeDirect applies the claim scopes once the first pass has read every
+// row group, before the events are grouped: a row read only through
+// sameClaim stays when a row of the same member on the same claim anchors
+// one of the scopes it is read on, as scopeClaims decides on grouped
+// events (the anchors being every kept row, dropped or not). Claim keys
+// and members are all the decision needs, and the first pass has both.
+// Decided here, the dropped rows take no place in the events array and
+// cost no store in the second pass: at a million members, 40% of the rows
+// the value sets keep.
+func (de *directEvents) scopeDirect(ctx context.Context) error {
+	n := 0
+	for k := range de.groups {
+		n += len(de.groups[k].anchors)
+	}
+	anchors := newAnchorSet(n)
+	for k := range de.groups {
+		for _, a := range de.groups[k].anchors {
+			anchors.add(a)
+		}
+		de.groups[k].anchors = nil
+	}
+	uses := de.reg.uses // complete: every code was met in the first pass
+	var dropped atomic.Int64
+	droppedCode := make([][]bool, len(de.groups))
+	droppedSource := make([][]bool, len(de.groups))
+	err := eachTask(ctx, len(de.groups), func() *anchorScratch { return nil }, func(_ context.Context, _ *anchorScratch, k int) error {
+		gk := &de.groups[k]
+		codes, sources := make([]bool, len(uses)), make([]bool, len(de.reg.sources.s))
+		droppedCode[k], droppedSource[k] = codes, sources
+		kept, s := 0, 0
+		j := 0
+		for wi, word := range gk.kept {
+			for word != 0 {
+				b := bits.TrailingZeros64(word)
+				word &= word - 1
+				keep := true
+				if on := uses[gk.code[j]].on; on != 0 {
+					claim := gk.scopedClaims[s]
+					s++
+					keep = claim != 0 && anchors.mask(gk.member[j], claim)&on != 0
+				}
+				if keep {
+					gk.member[kept], gk.code[kept] = gk.member[j], gk.code[j]
+					if gk.source != nil {
+						gk.source[kept] = gk.source[j]
+					}
+					kept++
+				} else {
+					gk.kept[wi] &^= 1 << b
+					codes[gk.code[j]] = true
+					if gk.source != nil && gk.source[j] >= 0 {
+						sources[gk.source[j]] = true
+					}
+				}
+				j++
+			}
+		}
+		gk.member, gk.code = gk.member[:kept], gk.code[:kept]
+		if gk.source != nil {
+			gk.source = gk.source[:kept]
+		}
+		gk.scopedClaims = nil
+		dropped.Add(int64(j - kept))
+		return nil
+	})
+	de.scoped = dropped.Load()
+	de.droppedCode, de.droppedSource = make([]bool, len(uses)), make([]bool, len(de.reg.sources.s))
+	for k := range droppedCode {
+		for c, d := range droppedCode[k] {
+			de.droppedCode[c] = de.droppedCode[c] || d
+		}
+		for c, d := range droppedSource[k] {
+			de.droppedSource[c] = de.droppedSource[c] || d
+		}
+	}
+	return err
+}
+
+// anchorSet maps a member's claim to the scopes its rows anchor. Most
+// claims looked up anchor nothing (the scoped rows are mostly diagnoses
+// off the claims that matter), so a bitmap of the claims' hashes, a few
+// bits per anchor and small enough to stay in cache, answers most lookups
+// before the map is read.
+type anchorSet struct {
+	filter []uint64
+	shift  uint
+	masks  map[anchorKey]uint64
+}
+
+type anchorKey struct {
+	member int32
+	claim  uint64
+}
+
+func newAnchorSet(n int) *anchorSet {
+	bitsWanted := max(64, 16*n)
+	shift := uint(64)
+	for size := 1; size < bitsWanted; size *= 2 {
+		shift--
+	}
+	return &anchorSet{filter: make([]uint64, (1<<(64-shift)+63)/64), shift: shift, masks: make(map[anchorKey]uint64, n)}
+}
+
+// slot is a's filter bit of a claim key (already a hash, spread again so
+// that its high bits count).
+func (a *anchorSet) slot(claim uint64) uint64 { return (claim * 0x9e3779b97f4a7c15) >> a.shift }
+
+func (a *anchorSet) add(r anchorRow) {
+	i := a.slot(r.claim)
+	a.filter[i/64] |= 1 << (i % 64)
+	a.masks[anchorKey{r.member, r.claim}] |= r.mask
+}
+
+// mask returns the scopes the member's rows on claim anchor.
+func (a *anchorSet) mask(member int32, claim uint64) uint64 {
+	if i := a.slot(claim); a.filter[i/64]&(1<<(i%64)) == 0 {
+		return 0
+	}
+	return a.masks[anchorKey{member, claim}]
 }
 
 // outsideWindow marks, in eventWorker.code, a row of a code the measures
@@ -708,14 +926,14 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 					bad.note(r, eCode, msg)
 					continue
 				}
-				var window dsl.Window
-				c, window = w.reg.code(w.systemNames[ns-1], string(v))
+				var use codeRule
+				c, use = w.reg.code(w.systemNames[ns-1], string(v))
 				w.codes.put(ns, v, c)
 				if c >= 0 {
-					for len(w.windows) <= int(c) {
-						w.windows = append(w.windows, dsl.All)
+					for len(w.uses) <= int(c) {
+						w.uses = append(w.uses, codeRule{window: dsl.All})
 					}
-					w.windows[c] = window
+					w.uses[c] = use
 				}
 			}
 			w.batch.put(v, ns, c)
@@ -729,9 +947,9 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 	// here, once, so that neither the member lookup nor the source check
 	// below sees it (as in the other readers, which drop it with the rows
 	// of codes no measure reads).
-	if w.reg.rules != nil {
+	if w.reg.windowed {
 		for r, c := range w.code {
-			if c >= 0 && !w.windows[c].Contains(w.date[r]) {
+			if c >= 0 && !w.uses[c].window.Contains(w.date[r]) {
 				w.code[r] = outsideWindow
 			}
 		}
