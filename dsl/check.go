@@ -102,6 +102,11 @@ type compiled struct {
 	rows []rowItem
 	// days bounds an int value computed from the period (datewindow.go).
 	days dayRange
+	// member names the value when it is one of the member's categories
+	// alone (raceCategories(), category(name)), which gives a member the
+	// same value in every measure; "" otherwise (see
+	// Measure.StratifierMember).
+	member string
 }
 
 func (c compiled) ok() bool { return c.k != kInvalid }

@@ -440,7 +440,7 @@ func init() {
 
 		// Strata.
 		"raceCategories": {sig: new(func() []string), build: func(_ *checker, _ *ast.CallNode, _ []compiled) compiled {
-			return compiled{k: kList, l: func(r *Runner) []string {
+			return compiled{k: kList, member: "raceCategories()", l: func(r *Runner) []string {
 				r.raceBuf = raceStrata(r.raceBuf[:0], r.member.Race, r.race)
 				return r.raceBuf
 			}}
@@ -769,7 +769,8 @@ func (c *checker) category(arg ast.Node) compiled {
 	if !ok {
 		return compiled{}
 	}
-	str := func(f func(r *Runner) string) compiled { return compiled{k: kString, s: f} }
+	key := "category(" + strconv.Quote(name) + ")"
+	str := func(f func(r *Runner) string) compiled { return compiled{k: kString, s: f, member: key} }
 	switch name {
 	case "sex":
 		return str(func(r *Runner) string { return orUnknown(r.member.Sex) })

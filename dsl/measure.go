@@ -164,7 +164,7 @@ type group struct {
 
 type stratifier struct {
 	id     string
-	fn     compiled // kString or kList; unset for a cross
+	fn     compiled // kString or kList; unset for a cross; fn.member names a member category
 	cross  []int
 	groups []bool // nil = every group
 }

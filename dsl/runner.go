@@ -181,6 +181,8 @@ type Runner struct {
 	Ratios   []RatioValues
 	strata   [][]string
 	strataOK []bool
+	// memberStrat holds MemberStratum's value of a string stratifier.
+	memberStrat []string
 }
 
 // NewRunner returns a Runner for b.
@@ -420,6 +422,32 @@ func (r *Runner) Stratum(i int) ([]string, error) {
 		return nil, r.err
 	}
 	return r.strata[i], nil
+}
+
+// StratifierMember returns a key of stratifier i when its values are one
+// of the member's categories alone (raceCategories(), category(name)), and
+// "" otherwise. Stratifiers of any measures with one key give a member the
+// same values, so a caller can compute them once per member (see
+// Runners.MemberStratum) instead of once per measure.
+func (m *Measure) StratifierMember(i int) string { return m.strats[i].fn.member }
+
+// MemberStratum returns the current member's values of stratifier s of
+// measure i, which must have a StratifierMember key, without running the
+// measure. The slice is valid until the next call or Run of measure i.
+func (rs *Runners) MemberStratum(i, s int) ([]string, error) {
+	r := rs.runners[i]
+	st := r.b.m.strats[s]
+	if st.fn.member == "" {
+		return nil, fmt.Errorf("dsl: measure %s: stratifier %s depends on more than the member's categories", r.b.m.id, st.id)
+	}
+	// A member category reads the member and its attributes, nothing else
+	// that Run sets.
+	r.member, r.index = rs.member, rs.index
+	if st.fn.k == kList {
+		return st.fn.l(r), nil
+	}
+	r.memberStrat = append(r.memberStrat[:0], st.fn.s(r))
+	return r.memberStrat, nil
 }
 
 // StratifierCross returns the component stratifiers of stratifier i, or

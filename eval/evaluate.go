@@ -142,6 +142,7 @@ func Evaluate(ctx context.Context, data *Data, measures []*dsl.Measure, opts ...
 		}
 	}
 
+	mstrata := newMemberStrata(measures)
 	nChunks := (len(data.Members) + chunkSize - 1) / chunkSize
 	workers := min(cfg.workers, max(nChunks, 1))
 	aggs := make([]*aggregate, workers)
@@ -151,7 +152,7 @@ func Evaluate(ctx context.Context, data *Data, measures []*dsl.Measure, opts ...
 		agg := newAggregate(measures)
 		aggs[w] = agg
 		g.Go(func() error {
-			wk := &worker{res: res, bound: bound, periods: periods, agg: agg, detail: cfg.detail}
+			wk := &worker{res: res, bound: bound, periods: periods, agg: agg, detail: cfg.detail, mstrata: mstrata}
 			wk.runners = dsl.NewRunners(bound, cfg.race)
 			// A measure still running when the context is done stops,
 			// naming itself and the member.
@@ -179,6 +180,9 @@ func Evaluate(ctx context.Context, data *Data, measures []*dsl.Measure, opts ...
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	for _, a := range aggs {
+		a.foldClasses(mstrata)
 	}
 	for i, m := range measures {
 		report.Measures = append(report.Measures, aggs[0].result(i, m, periods[i], aggs[1:]))
@@ -226,6 +230,9 @@ type worker struct {
 	periods []metric.Period
 	agg     *aggregate
 	detail  bool
+	mstrata *memberStrata
+	// class is the current member's class, -1 until a measure needs it.
+	class int32
 
 	// scratch for strata, reused across members
 	key      []byte
@@ -255,6 +262,7 @@ func (w *worker) chunk(lo, hi int) (err error) {
 		spans := d.Spans[m.SpansStart:m.SpansEnd]
 		mi = -1
 		w.runners.Member(member, m, events, spans)
+		w.class = -1
 		for mi = range w.bound {
 			r, err := w.runners.Run(mi, w.periods[mi])
 			if err != nil {
@@ -303,7 +311,23 @@ func (w *worker) count(mi, member int, r *dsl.Runner) error {
 	if !anyIP {
 		return nil
 	}
+	if w.mstrata.any[mi] {
+		if w.class < 0 {
+			c, err := w.agg.classes.class(w.mstrata, w.runners)
+			if err != nil {
+				return err
+			}
+			w.class = c
+		}
+		ma.countClass(w.class, r)
+	}
 	for s := range ma.strata {
+		if k := w.mstrata.of[mi][s]; k >= 0 {
+			if w.detail {
+				w.res.addStrata(mi, s, member, w.agg.classes.values[w.class][k])
+			}
+			continue
+		}
 		cross := meas.StratifierCross(s)
 		if cross == nil {
 			vals, err := r.Stratum(s)
@@ -427,6 +451,8 @@ func countUnit(c *metric.Counts, r *dsl.Runner, g int) {
 
 type aggregate struct {
 	measures []measureAgg
+	// classes are the worker's member classes (see memberStrata).
+	classes memberClasses
 }
 
 type measureAgg struct {
@@ -434,6 +460,9 @@ type measureAgg struct {
 	strata []strataTable // per stratifier
 	// applies lists the groups each stratifier breaks down.
 	applies [][]int
+	// classes[class*len(groups)+group] counts the units of each member
+	// class, for the member stratifiers (see memberStrata).
+	classes []metric.Counts
 }
 
 type stratumAgg struct {
