@@ -697,16 +697,26 @@ func memberMonths(spans []Span, want Benefits, from, to, day int64) int64 {
 	if !validDate(from) || !validDate(to) || from > to || day < 1 || day > 31 || to-from > 400*366 {
 		return 0
 	}
+	if !slices.ContainsFunc(spans, func(s Span) bool {
+		return s.Benefits&want == want && int64(s.Start) <= to && int64(s.End) >= from
+	}) {
+		return 0 // most members of a period's cohort are enrolled in it; the rest cost one look
+	}
+	// Month by month, each anchor from the first of its month, so that
+	// no date is converted inside the loop: this runs for every member.
 	y, m, _ := metric.Date(from).YMD()
+	first := int64(metric.DateOf(y, m, 1))
 	var n int64
 	for {
-		anchor := metric.DateOf(y, m, min(int(day), metric.DaysIn(y, m)))
-		if int64(anchor) > to {
+		days := metric.DaysIn(y, m)
+		anchor := first + int64(min(int(day), days)) - 1
+		if anchor > to {
 			return n
 		}
-		if int64(anchor) >= from && enrolledOn(spans, want, int64(anchor)) {
+		if anchor >= from && enrolledOn(spans, want, anchor) {
 			n++
 		}
+		first += int64(days)
 		if m++; m > 12 {
 			y, m = y+1, 1
 		}
