@@ -429,6 +429,10 @@ type eventWorker struct {
 	texts  chunkStream[parquet.ByteArray]
 	ints   chunkStream[int32]
 	floats chunkStream[float64]
+	// chunks are the row group's open chunks, pages the decoders of its
+	// text columns (see bytePages), kept with their buffers.
+	chunks eventChunks
+	pages  [eClaim + 1]bytePages
 }
 
 func newEventWorker(reg *eventRegistry, members *keyTable, req *dsl.Requirements) *eventWorker {
@@ -449,24 +453,66 @@ func (e *rowError) note(row, spec int, msg string) {
 	}
 }
 
+// eventChunks are the column chunks of a row group that a worker reads:
+// arrow-go's readers, or for text columns the worker's bytePages.
+type eventChunks struct {
+	cols  [eClaim + 1]file.ColumnChunkReader
+	pages [eClaim + 1]*bytePages
+}
+
+// has reports whether column s is read.
+func (c *eventChunks) has(s int) bool { return c.cols[s] != nil || c.pages[s] != nil }
+
+// text returns the reader of text column s, nil when it is not read.
+func (c *eventChunks) text(s int) pageReader[parquet.ByteArray] {
+	if c.pages[s] != nil {
+		return c.pages[s]
+	}
+	if c.cols[s] == nil {
+		return nil
+	}
+	return textReader(c.cols[s])
+}
+
+// close closes every chunk read (see closeChunks).
+func (c *eventChunks) close() {
+	closeChunks(c.cols[:]...)
+	for _, p := range c.pages {
+		if p != nil {
+			p.close()
+		}
+	}
+}
+
 // columns opens the column chunks of row group g that the load reads
 // among specs; skip, when not nil, leaves out more.
-func (w *eventWorker) columns(f *directFile, g int, skip func(rg *file.RowGroupReader, s int) bool, specs ...int) ([eClaim + 1]file.ColumnChunkReader, error) {
-	var cols [eClaim + 1]file.ColumnChunkReader
+func (w *eventWorker) columns(f *directFile, g int, skip func(rg *file.RowGroupReader, s int) bool, specs ...int) (*eventChunks, error) {
+	ch := &w.chunks
+	*ch = eventChunks{}
 	pf, err := w.reader(f.path)
 	if err != nil {
-		return cols, err
+		return ch, err
 	}
 	rg := pf.RowGroup(g)
 	for _, s := range specs {
-		if f.layout[s] < 0 || !columnNeeded(tEvents, w.req, eventSpecs[s].name) || skip != nil && skip(rg, s) {
+		col := f.layout[s]
+		if col < 0 || !columnNeeded(tEvents, w.req, eventSpecs[s].name) || skip != nil && skip(rg, s) {
 			continue
 		}
-		if cols[s], err = rg.Column(f.layout[s]); err != nil {
-			return cols, err
+		if meta, err := rg.MetaData().ColumnChunk(col); err == nil && decodable(meta, pf.MetaData().Schema.Column(col)) {
+			pages, err := rg.GetColumnPageReader(col)
+			if err != nil {
+				return ch, err
+			}
+			w.pages[s].reset(pages, pf.MetaData().Schema.Column(col))
+			ch.pages[s] = &w.pages[s]
+			continue
+		}
+		if ch.cols[s], err = rg.Column(col); err != nil {
+			return ch, err
 		}
 	}
-	return cols, nil
+	return ch, nil
 }
 
 // closeChunks closes the column chunk readers of a row group read to the
@@ -519,7 +565,7 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 		keyCols = append(keyCols, eClaim)
 	}
 	cols, err := w.columns(f, g, datesChecked, keyCols...)
-	defer closeChunks(cols[:]...)
+	defer cols.close()
 	if err != nil {
 		return groupKeys{err: invalidParquet(f, g, err)}
 	}
@@ -528,7 +574,7 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 	// out once at the end, at their size: grown by appending, they would
 	// leave garbage as large as themselves.
 	member, code, source := w.keptMember[:0], w.keptCode[:0], w.keptSource[:0]
-	readSource := cols[eSource] != nil
+	readSource := cols.has(eSource)
 	for lo := 0; lo < n; lo += directRows {
 		if err := ctx.Err(); err != nil {
 			return groupKeys{err: err}
@@ -547,7 +593,7 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 			return groupKeys{err: &DataError{File: f.path, Table: tEvents.String(), Column: eventSpecs[bad.spec].name, Row: row, RowGroup: g, Msg: bad.msg}}
 		}
 		if w.reg.scoped {
-			if err := w.decodeScopeClaims(cols[eClaim], m); err != nil {
+			if err := w.decodeScopeClaims(cols.text(eClaim), m); err != nil {
 				return groupKeys{err: invalidParquet(f, g, err)}
 			}
 		}
@@ -600,12 +646,12 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 // decodeScopeClaims fills the window's claim column with the claim keys
 // of the rows the first pass keeps whose code anchors a claim scope or
 // is read only on one (0 for the others, and for rows without a claim).
-func (w *eventWorker) decodeScopeClaims(col file.ColumnChunkReader, m int) error {
+func (w *eventWorker) decodeScopeClaims(col pageReader[parquet.ByteArray], m int) error {
 	fill(w.claim, 0)
 	if col == nil {
 		return nil
 	}
-	return w.texts.readDense(col, m, func(lo, n int, vals []parquet.ByteArray, defs []int16, maxDef int16) {
+	return w.texts.densePages(col, m, func(lo, n int, vals []parquet.ByteArray, defs []int16, maxDef int16) {
 		j := 0
 		for k := range n {
 			if maxDef > 0 && defs[k] < maxDef {
@@ -765,7 +811,7 @@ const fillBatch = 64
 func (w *eventWorker) fillGroup(ctx context.Context, f *directFile, g int, keys *groupKeys, out []Event, codeID []CodeID, sourceID []int16) (err error) {
 	defer recoverDecode(f, g, &err)
 	cols, err := w.columns(f, g, nil, eDate, eEnd, eValue, eClaim)
-	defer closeChunks(cols[:]...)
+	defer cols.close()
 	if err != nil {
 		return invalidParquet(f, g, err)
 	}
@@ -844,7 +890,8 @@ func (w *eventWorker) resize(m int) {
 // decodeKeys fills the window's member, system, code and source columns
 // with the next m rows of each column chunk, and checks the required
 // cells, noting the first invalid one in bad.
-func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int, bad *rowError) error {
+func (w *eventWorker) decodeKeys(ch *eventChunks, m int, bad *rowError) error {
+	cols := &ch.cols
 	const nullMsg = "null value in required column"
 	w.unknownAt, w.unknownID = w.unknownAt[:0], w.unknownID[:0]
 	// Dates are checked here (when the chunk's statistics do not rule
@@ -864,7 +911,7 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 			return err
 		}
 	}
-	err := w.texts.read(cols[eSystem], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+	err := w.texts.readPages(ch.text(eSystem), m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
 		w.batch.next()
 		for k, v := range vals {
 			w.system[lo+k] = 0
@@ -899,7 +946,7 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 	if err != nil {
 		return err
 	}
-	err = w.texts.read(cols[eCode], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+	err = w.texts.readPages(ch.text(eCode), m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
 		w.batch.next()
 		for k, v := range vals {
 			r := lo + k
@@ -957,7 +1004,7 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 	// Member ids last, so that only rows whose code the measures need
 	// pay for the lookup: at a million members the table is larger than
 	// the caches, and the lookup is the costliest step of a row.
-	err = w.texts.read(cols[eMember], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+	err = w.texts.readPages(ch.text(eMember), m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
 		sel := w.sel[:0]
 		for k, v := range vals {
 			r := lo + k
@@ -986,9 +1033,9 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 	if err != nil {
 		return err
 	}
-	if cols[eSource] == nil {
+	if !ch.has(eSource) {
 		fill(w.source, -1)
-	} else if err := w.texts.read(cols[eSource], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+	} else if err := w.texts.readPages(ch.text(eSource), m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
 		for k, v := range vals {
 			r := lo + k
 			w.source[r] = -1
@@ -1024,7 +1071,8 @@ func (w *eventWorker) decodeKeys(cols [eClaim + 1]file.ColumnChunkReader, m int,
 // decodeValues fills the window's date, end, value and claim columns with
 // the next m rows of each column chunk. Claim ids are hashed only for the
 // rows kept, bits of kept from row lo of the group on.
-func (w *eventWorker) decodeValues(cols [eClaim + 1]file.ColumnChunkReader, m int, kept []uint64, lo int) error {
+func (w *eventWorker) decodeValues(ch *eventChunks, m int, kept []uint64, lo int) error {
+	cols := &ch.cols
 	base := lo
 	err := w.ints.read(cols[eDate], m, func(lo int, vals []int32, null func(int) bool) {
 		for k, v := range vals {
@@ -1058,9 +1106,9 @@ func (w *eventWorker) decodeValues(cols [eClaim + 1]file.ColumnChunkReader, m in
 	}); err != nil {
 		return err
 	}
-	if cols[eClaim] == nil {
+	if !ch.has(eClaim) {
 		fill(w.claim, 0)
-	} else if err := w.texts.readDense(cols[eClaim], m, func(lo, n int, vals []parquet.ByteArray, defs []int16, maxDef int16) {
+	} else if err := w.texts.densePages(ch.text(eClaim), m, func(lo, n int, vals []parquet.ByteArray, defs []int16, maxDef int16) {
 		// Most rows have a claim: read densely, with no spreading.
 		j := 0
 		for k := range n {
@@ -1113,17 +1161,49 @@ type pageReader[T any] interface {
 	HasNext() bool
 	ReadBatchInPage(batchSize int64, values []T, defLvls, repLvls []int16) (int64, int, error)
 	Descriptor() *schema.Column
+	Err() error
+}
+
+// unexpectedReader is the reader of a column of another physical type
+// than the load reads it as: each of its reads fails.
+type unexpectedReader[T any] struct{ cr file.ColumnChunkReader }
+
+func (u unexpectedReader[T]) HasNext() bool { return false }
+func (u unexpectedReader[T]) ReadBatchInPage(int64, []T, []int16, []int16) (int64, int, error) {
+	return 0, 0, u.Err()
+}
+func (u unexpectedReader[T]) Descriptor() *schema.Column { return u.cr.Descriptor() }
+func (u unexpectedReader[T]) Err() error {
+	return fmt.Errorf("column %s: unexpected reader %T", u.cr.Descriptor().Name(), u.cr)
+}
+
+// readerOf returns cr as a reader of T values.
+func readerOf[T any](cr file.ColumnChunkReader) pageReader[T] {
+	if r, ok := cr.(pageReader[T]); ok {
+		return r
+	}
+	return unexpectedReader[T]{cr}
+}
+
+// textReader returns cr as a reader of byte arrays.
+func textReader(cr file.ColumnChunkReader) pageReader[parquet.ByteArray] {
+	return readerOf[parquet.ByteArray](cr)
 }
 
 // read passes the next m rows of cr to conv, in batches: lo is the row of
 // vals[0] in the window, vals holds one value per row (the zero value for
 // a null row) and null reports whether row k of the batch is null.
 func (c *chunkStream[T]) read(cr file.ColumnChunkReader, m int, conv func(lo int, vals []T, null func(k int) bool)) error {
+	return c.readPages(readerOf[T](cr), m, conv)
+}
+
+// readPages is read from r.
+func (c *chunkStream[T]) readPages(r pageReader[T], m int, conv func(lo int, vals []T, null func(k int) bool)) error {
 	var defs []int16
 	var maxDef int16
 	null := func(k int) bool { return maxDef > 0 && defs[k] < maxDef }
 	var zero T
-	return c.readDense(cr, m, func(lo, n int, vals []T, d []int16, md int16) {
+	return c.densePages(r, m, func(lo, n int, vals []T, d []int16, md int16) {
 		defs, maxDef = d, md
 		nv := len(vals)
 		vals = c.vals[:n]
@@ -1150,10 +1230,11 @@ func (c *chunkStream[T]) read(cr file.ColumnChunkReader, m int, conv func(lo int
 // when defs[k] < maxDef; defs is unset when maxDef is 0). It saves the
 // spreading of the values over their rows that read does, a move per row.
 func (c *chunkStream[T]) readDense(cr file.ColumnChunkReader, m int, conv func(lo, n int, vals []T, defs []int16, maxDef int16)) error {
-	r, ok := cr.(pageReader[T])
-	if !ok {
-		return fmt.Errorf("column %s: unexpected reader %T", cr.Descriptor().Name(), cr)
-	}
+	return c.densePages(readerOf[T](cr), m, conv)
+}
+
+// densePages is readDense from r.
+func (c *chunkStream[T]) densePages(r pageReader[T], m int, conv func(lo, n int, vals []T, defs []int16, maxDef int16)) error {
 	maxDef := r.Descriptor().MaxDefinitionLevel()
 	if len(c.vals) < directRows {
 		c.vals = make([]T, directRows)
@@ -1162,6 +1243,9 @@ func (c *chunkStream[T]) readDense(cr file.ColumnChunkReader, m int, conv func(l
 	}
 	for got := 0; got < m; {
 		if !r.HasNext() {
+			if err := r.Err(); err != nil {
+				return err
+			}
 			return errShortColumn
 		}
 		lvls, nv, err := r.ReadBatchInPage(int64(m-got), c.vals, c.defs, nil)

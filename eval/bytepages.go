@@ -1,0 +1,345 @@
+package eval
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/schema"
+)
+
+// bytePages decodes a flat BYTE_ARRAY column chunk from its pages: the
+// event reader's text columns, member and claim ids above all, which it
+// reads for every row. arrow-go's column reader decodes a chunk's
+// dictionary lazily, growing it by an allocation and an append each time
+// a larger index turns up; for the dictionary of tens of thousands of ids
+// a writer starts each member_id and claim_id chunk with, that left about
+// 700 MB of garbage in a load of a million members, and the heap grew
+// with it. Here a chunk's dictionary is decoded once, into buffers the
+// worker keeps from chunk to chunk.
+//
+// It reads PLAIN and dictionary-encoded values with RLE definition levels,
+// in version 1 and 2 data pages: what Parquet writers produce for such
+// columns. A chunk whose metadata lists another encoding is read by
+// arrow-go's reader instead (see decodable). It implements pageReader, so
+// chunkStream reads it as it reads arrow-go's.
+type bytePages struct {
+	pages  file.PageReader
+	descr  *schema.Column
+	maxDef int16
+
+	// dict is the chunk's dictionary, its values aliasing dictData.
+	dict     []parquet.ByteArray
+	dictData []byte
+
+	// The current data page: levels and values left, its definition
+	// levels and its values, PLAIN (values) or dictionary indices
+	// (indices).
+	left    int
+	levels  hybrid
+	dictEnc bool
+	values  []byte
+	indices hybrid
+	err     error
+}
+
+// decodable reports whether bytePages reads column chunk cc of column d.
+func decodable(cc interface{ Encodings() []parquet.Encoding }, d *schema.Column) bool {
+	if d.PhysicalType() != parquet.Types.ByteArray || d.MaxRepetitionLevel() != 0 || d.MaxDefinitionLevel() > 1 {
+		return false
+	}
+	for _, e := range cc.Encodings() {
+		switch e {
+		case parquet.Encodings.Plain, parquet.Encodings.PlainDict, parquet.Encodings.RLEDict, parquet.Encodings.RLE:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// reset starts reading the chunk of pages, keeping the buffers.
+func (b *bytePages) reset(pages file.PageReader, d *schema.Column) {
+	*b = bytePages{pages: pages, descr: d, maxDef: d.MaxDefinitionLevel(), dict: b.dict[:0], dictData: b.dictData[:0]}
+}
+
+// close closes the page reader, returning its buffers to their pool.
+func (b *bytePages) close() {
+	if b.pages != nil {
+		_ = b.pages.Close()
+		b.pages = nil
+	}
+}
+
+// Descriptor returns the column's descriptor.
+func (b *bytePages) Descriptor() *schema.Column { return b.descr }
+
+// HasNext reports whether a value is left, reading pages up to the next
+// data page with one.
+func (b *bytePages) HasNext() bool {
+	for b.left == 0 && b.err == nil {
+		if !b.pages.Next() {
+			b.err = b.pages.Err()
+			return false
+		}
+		b.err = b.start(b.pages.Page())
+	}
+	return b.err == nil
+}
+
+// Err returns the error that ended reading, nil at the chunk's end.
+func (b *bytePages) Err() error { return b.err }
+
+var errCorruptPage = errors.New("corrupt page")
+
+// start begins page p: a dictionary page is decoded whole, a data page's
+// levels and values are read as they are asked for.
+func (b *bytePages) start(p file.Page) error {
+	var data []byte
+	switch p := p.(type) {
+	case *file.DictionaryPage:
+		if e := parquet.Encoding(p.Encoding()); e != parquet.Encodings.Plain && e != parquet.Encodings.PlainDict {
+			return fmt.Errorf("dictionary page: unsupported encoding %s", e)
+		}
+		return b.readDictionary(p.Data(), int(p.NumValues()))
+	case *file.DataPageV1:
+		data = p.Data()
+		if b.maxDef > 0 {
+			if p.DefinitionLevelEncoding() != parquet.Encodings.RLE {
+				return fmt.Errorf("data page: unsupported definition level encoding %s", p.DefinitionLevelEncoding())
+			}
+			if len(data) < 4 {
+				return fmt.Errorf("data page: %w: no definition levels", errCorruptPage)
+			}
+			n := binary.LittleEndian.Uint32(data)
+			if uint64(n) > uint64(len(data)-4) {
+				return fmt.Errorf("data page: %w: definition levels of %d bytes in %d", errCorruptPage, n, len(data)-4)
+			}
+			b.levels = hybrid{data: data[4 : 4+n], width: levelWidth(b.maxDef)}
+			data = data[4+n:]
+		}
+	case *file.DataPageV2:
+		data = p.Data()
+		rep, def := int(p.RepetitionLevelByteLen()), int(p.DefinitionLevelByteLen())
+		if rep != 0 || def < 0 || def > len(data) {
+			return fmt.Errorf("data page: %w: levels of %d and %d bytes in %d", errCorruptPage, rep, def, len(data))
+		}
+		if b.maxDef > 0 {
+			b.levels = hybrid{data: data[:def], width: levelWidth(b.maxDef)}
+		}
+		data = data[def:]
+	default:
+		return nil // index pages and the like hold no values
+	}
+	n := int(p.NumValues())
+	if n < 0 {
+		return fmt.Errorf("data page: %w: %d values", errCorruptPage, n)
+	}
+	switch e := parquet.Encoding(p.Encoding()); e {
+	case parquet.Encodings.Plain:
+		b.dictEnc, b.values = false, data
+	case parquet.Encodings.PlainDict, parquet.Encodings.RLEDict:
+		if len(data) == 0 || data[0] > 32 {
+			return fmt.Errorf("data page: %w: no dictionary index width", errCorruptPage)
+		}
+		b.dictEnc, b.indices = true, hybrid{data: data[1:], width: uint(data[0])}
+	default:
+		return fmt.Errorf("data page: unsupported encoding %s", e)
+	}
+	b.left = n
+	return nil
+}
+
+// readDictionary decodes the n PLAIN values of a dictionary page, copying
+// them: the page reader reuses the page's memory.
+func (b *bytePages) readDictionary(data []byte, n int) error {
+	if n < 0 || n > len(data)/4 {
+		return fmt.Errorf("dictionary page: %w: %d values in %d bytes", errCorruptPage, n, len(data))
+	}
+	b.dictData = append(b.dictData[:0], data...)
+	b.dict = b.dict[:0]
+	rest := b.dictData
+	for range n {
+		v, tail, err := plainValue(rest)
+		if err != nil {
+			return fmt.Errorf("dictionary page: %w", err)
+		}
+		b.dict, rest = append(b.dict, v), tail
+	}
+	return nil
+}
+
+// plainValue splits the first PLAIN byte array off data.
+func plainValue(data []byte) (v, rest []byte, err error) {
+	if len(data) < 4 {
+		return nil, nil, fmt.Errorf("%w: value length cut short", errCorruptPage)
+	}
+	n := binary.LittleEndian.Uint32(data)
+	if uint64(n) > uint64(len(data)-4) {
+		return nil, nil, fmt.Errorf("%w: value of %d bytes in %d", errCorruptPage, n, len(data)-4)
+	}
+	return data[4 : 4+n : 4+n], data[4+n:], nil
+}
+
+// ReadBatchInPage reads up to batch levels of the current page: their
+// definition levels into defs (when the column has them) and the non-null
+// values, densely, into vals. It returns the levels and values read; the
+// values alias the page, which the next page overwrites.
+func (b *bytePages) ReadBatchInPage(batch int64, vals []parquet.ByteArray, defs, _ []int16) (int64, int, error) {
+	if !b.HasNext() {
+		return 0, 0, b.err
+	}
+	n := min(int(min(batch, int64(b.left))), len(vals))
+	nv := n
+	if b.maxDef > 0 {
+		n = min(n, len(defs))
+		var err error
+		if nv, err = b.readLevels(defs[:n]); err != nil {
+			return 0, 0, fmt.Errorf("data page: definition levels: %w", err)
+		}
+	}
+	for k := range nv {
+		if b.dictEnc {
+			i, err := b.indices.next()
+			if err != nil {
+				return 0, 0, fmt.Errorf("data page: dictionary indices: %w", err)
+			}
+			if int(i) >= len(b.dict) {
+				return 0, 0, fmt.Errorf("data page: %w: dictionary index %d of %d values", errCorruptPage, i, len(b.dict))
+			}
+			vals[k] = b.dict[i]
+			continue
+		}
+		v, rest, err := plainValue(b.values)
+		if err != nil {
+			return 0, 0, fmt.Errorf("data page: %w", err)
+		}
+		vals[k], b.values = v, rest
+	}
+	b.left -= n
+	return int64(n), nv, nil
+}
+
+// readLevels decodes the definition levels of len(defs) values into defs
+// and returns how many are defined. A column without nulls has one run of
+// them per page, filled at once.
+func (b *bytePages) readLevels(defs []int16) (int, error) {
+	nv := 0
+	for k := 0; k < len(defs); {
+		h := &b.levels
+		for h.run == 0 {
+			if err := h.nextRun(); err != nil {
+				return 0, err
+			}
+		}
+		if h.value > uint32(b.maxDef) && !h.packed {
+			return 0, fmt.Errorf("%w: definition level %d above %d", errCorruptPage, h.value, b.maxDef)
+		}
+		if !h.packed {
+			n := int(min(h.run, uint64(len(defs)-k)))
+			fill(defs[k:k+n], int16(h.value))
+			if int16(h.value) == b.maxDef {
+				nv += n
+			}
+			h.run -= uint64(n)
+			k += n
+			continue
+		}
+		l, err := h.next()
+		if err != nil {
+			return 0, err
+		}
+		if l > uint32(b.maxDef) {
+			return 0, fmt.Errorf("%w: definition level %d above %d", errCorruptPage, l, b.maxDef)
+		}
+		defs[k] = int16(l)
+		if int16(l) == b.maxDef {
+			nv++
+		}
+		k++
+	}
+	return nv, nil
+}
+
+// hybrid decodes Parquet's RLE / bit-packed hybrid encoding of
+// width-bit values (definition levels, dictionary indices): runs of one
+// repeated value, and runs of values packed in groups of eight.
+type hybrid struct {
+	data  []byte
+	width uint
+	// The current run: values left, and its value (repeated) or its
+	// packed bits with the position of the next value in them.
+	run    uint64
+	packed bool
+	value  uint32
+	bits   []byte
+	pos    uint
+}
+
+// next returns the next value.
+func (h *hybrid) next() (uint32, error) {
+	for h.run == 0 { // each run header read takes a byte at least
+		if err := h.nextRun(); err != nil {
+			return 0, err
+		}
+	}
+	h.run--
+	if !h.packed {
+		return h.value, nil
+	}
+	// width <= 32 bits from pos: within 5 bytes of the byte it starts in.
+	at := h.pos / 8
+	var w uint64
+	if at+8 <= uint(len(h.bits)) {
+		w = binary.LittleEndian.Uint64(h.bits[at:])
+	} else {
+		for k := uint(0); at+k < uint(len(h.bits)); k++ {
+			w |= uint64(h.bits[at+k]) << (8 * k)
+		}
+	}
+	v := uint32(w>>(h.pos%8)) & uint32(1<<h.width-1)
+	h.pos += h.width
+	return v, nil
+}
+
+func (h *hybrid) nextRun() error {
+	header, n := binary.Uvarint(h.data)
+	if n <= 0 {
+		return fmt.Errorf("%w: run header missing", errCorruptPage)
+	}
+	h.data = h.data[n:]
+	count := header >> 1
+	if header&1 == 1 {
+		// count groups of 8 values, width bytes each; a writer may end
+		// the last group early, and the values past the data are never
+		// asked for by a valid page.
+		size := min(count*uint64(h.width), uint64(len(h.data)))
+		h.bits, h.data = h.data[:size], h.data[size:]
+		h.packed, h.pos = true, 0
+		h.run = count * 8
+		if h.width > 0 {
+			h.run = min(h.run, size*8/uint64(h.width))
+		}
+	} else {
+		nb := int(h.width+7) / 8
+		if nb > len(h.data) {
+			return fmt.Errorf("%w: run value cut short", errCorruptPage)
+		}
+		var v uint32
+		for k := range nb {
+			v |= uint32(h.data[k]) << (8 * k)
+		}
+		if h.width < 32 && v>>h.width != 0 {
+			return fmt.Errorf("%w: run value %d wider than %d bits", errCorruptPage, v, h.width)
+		}
+		h.data = h.data[nb:]
+		h.packed, h.value, h.run = false, v, count
+	}
+	return nil
+}
+
+// levelWidth is the bit width of definition levels up to maxDef.
+func levelWidth(maxDef int16) uint { return uint(bits.Len16(uint16(maxDef))) }

@@ -1,0 +1,202 @@
+package eval
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/arrow-go/v18/parquet/schema"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// textCells reads m rows of a text column through chunkStream, as the
+// event reader does: each row's value, "<null>" for a null.
+func textCells(t *testing.T, r pageReader[parquet.ByteArray], m int) []string {
+	t.Helper()
+	var s chunkStream[parquet.ByteArray]
+	out := make([]string, 0, m)
+	for lo := 0; lo < m; lo += directRows {
+		err := s.readPages(r, min(directRows, m-lo), func(_ int, vals []parquet.ByteArray, null func(int) bool) {
+			for k, v := range vals {
+				if null(k) {
+					out = append(out, "<null>")
+				} else {
+					out = append(out, string(v))
+				}
+			}
+		})
+		require.NoError(t, err)
+	}
+	return out
+}
+
+// TestBytePagesReadWhatArrowReads writes a text column with the layouts
+// writers produce (dictionary or plain, a dictionary full mid-chunk, many
+// small pages, version 1 and 2 data pages, compressed or not, with and
+// without nulls) and reads every row group with bytePages and with
+// arrow-go's column reader: both give the values written.
+func TestBytePagesReadWhatArrowReads(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const rows = 7000
+	type layout struct {
+		name  string
+		props []parquet.WriterProperty
+	}
+	layouts := []layout{
+		{"dictionary", nil},
+		{"plain", []parquet.WriterProperty{parquet.WithDictionaryDefault(false)}},
+		{"dictionary full mid-chunk", []parquet.WriterProperty{parquet.WithDictionaryPageSizeLimit(2 << 10)}},
+		{"small pages", []parquet.WriterProperty{parquet.WithDataPageSize(512), parquet.WithDictionaryPageSizeLimit(8 << 10)}},
+		{"version 2 pages", []parquet.WriterProperty{parquet.WithDataPageVersion(parquet.DataPageV2), parquet.WithDataPageSize(4 << 10), parquet.WithDictionaryPageSizeLimit(4 << 10)}},
+		{"version 2 plain", []parquet.WriterProperty{parquet.WithDataPageVersion(parquet.DataPageV2), parquet.WithDictionaryDefault(false)}},
+		{"uncompressed", []parquet.WriterProperty{parquet.WithCompression(compress.Codecs.Uncompressed), parquet.WithDataPageSize(2 << 10)}},
+	}
+	for _, nullable := range []bool{false, true} {
+		want := make([]string, rows)
+		b := array.NewStringBuilder(memory.DefaultAllocator)
+		for i := range want {
+			switch {
+			case nullable && i%7 == 3:
+				want[i] = "<null>"
+				b.AppendNull()
+				continue
+			case i%101 == 0:
+				want[i] = ""
+			case i%53 == 0:
+				want[i] = strings.Repeat("long", 40) + fmt.Sprint(i)
+			default:
+				want[i] = fmt.Sprintf("M%06d", rng.IntN(3000))
+			}
+			b.Append(want[i])
+		}
+		col := b.NewArray()
+		sc := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.BinaryTypes.String, Nullable: nullable}}, nil)
+		rec := array.NewRecordBatch(sc, []arrow.Array{col}, rows)
+		for _, l := range layouts {
+			t.Run(fmt.Sprintf("%s/nullable=%v", l.name, nullable), func(t *testing.T) {
+				var buf bytes.Buffer
+				props := parquet.NewWriterProperties(append([]parquet.WriterProperty{parquet.WithCompression(compress.Codecs.Snappy), parquet.WithMaxRowGroupLength(3000)}, l.props...)...)
+				w, err := pqarrow.NewFileWriter(sc, &buf, props, pqarrow.DefaultWriterProps())
+				require.NoError(t, err)
+				require.NoError(t, w.Write(rec))
+				require.NoError(t, w.Close())
+				pf, err := file.NewParquetReader(bytes.NewReader(buf.Bytes()))
+				require.NoError(t, err)
+				defer pf.Close()
+				var viaPages, viaArrow []string
+				var bp bytePages
+				for g := range pf.NumRowGroups() {
+					rg := pf.RowGroup(g)
+					meta, err := rg.MetaData().ColumnChunk(0)
+					require.NoError(t, err)
+					d := pf.MetaData().Schema.Column(0)
+					require.True(t, decodable(meta, d), "encodings %v", meta.Encodings())
+					n := int(rg.NumRows())
+					pages, err := rg.GetColumnPageReader(0)
+					require.NoError(t, err)
+					bp.reset(pages, d)
+					viaPages = append(viaPages, textCells(t, &bp, n)...)
+					bp.close()
+					cr, err := rg.Column(0)
+					require.NoError(t, err)
+					viaArrow = append(viaArrow, textCells(t, textReader(cr), n)...)
+					require.NoError(t, cr.Close())
+				}
+				assert.Equal(t, want, viaArrow)
+				assert.Equal(t, want, viaPages)
+			})
+		}
+		rec.Release()
+		col.Release()
+	}
+}
+
+// onePage is a page reader of one dictionary page (when dict is set) and
+// one data page.
+type onePage struct {
+	pages []file.Page
+	at    int
+}
+
+func (p *onePage) SetMaxPageHeaderSize(int) {}
+func (p *onePage) Page() file.Page          { return p.pages[p.at-1] }
+func (p *onePage) Next() bool {
+	if p.at == len(p.pages) {
+		return false
+	}
+	p.at++
+	return true
+}
+func (p *onePage) Err() error { return nil }
+func (p *onePage) Reset(parquet.BufferedReader, int64, compress.Compression, *file.CryptoContext) {
+}
+func (p *onePage) GetDictionaryPage() (*file.DictionaryPage, error) { return nil, nil }
+func (p *onePage) SeekToPageWithRow(int64) error                    { return nil }
+func (p *onePage) Close() error                                     { return nil }
+
+// FuzzBytePages decodes arbitrary dictionary and data page bytes: a bad
+// page fails with an error, never a panic, and never yields more values
+// than the page has.
+func FuzzBytePages(f *testing.F) {
+	plain := func(vs ...string) []byte {
+		var b []byte
+		for _, v := range vs {
+			b = binary.LittleEndian.AppendUint32(b, uint32(len(v)))
+			b = append(b, v...)
+		}
+		return b
+	}
+	// defs: 4 bytes of length, an RLE run of 3 ones.
+	f.Add(plain("a", "bc"), []byte{2, 0, 0, 0, 6, 1, 1, 3, 0b00_01_00_01 & 0xff}, uint8(8), true, false, int32(3))
+	f.Add([]byte(nil), plain("x", "yz", ""), uint8(0), false, false, int32(3))
+	f.Add(plain("a"), []byte{1, 3, 0}, uint8(8), false, true, int32(8))
+	f.Fuzz(func(t *testing.T, dict, data []byte, enc uint8, nullable, v2 bool, n int32) {
+		rep := parquet.Repetitions.Required
+		maxDef := int16(0)
+		if nullable {
+			rep, maxDef = parquet.Repetitions.Optional, 1
+		}
+		node, err := schema.NewPrimitiveNode("id", rep, parquet.Types.ByteArray, -1, -1)
+		require.NoError(t, err)
+		d := schema.NewColumn(node, maxDef, 0)
+		encoding := parquet.Encoding(enc % 10)
+		var pages []file.Page
+		if dict != nil {
+			pages = append(pages, file.NewDictionaryPage(memory.NewBufferBytes(dict), int32(len(dict)/3), parquet.Encodings.Plain))
+		}
+		if v2 {
+			defLen := int32(0)
+			if nullable && len(data) > 0 {
+				defLen = int32(data[0]) % int32(len(data))
+			}
+			pages = append(pages, file.NewDataPageV2(memory.NewBufferBytes(data), n, 0, n, encoding, defLen, 0, int32(len(data)), false))
+		} else {
+			pages = append(pages, file.NewDataPageV1(memory.NewBufferBytes(data), n, encoding, parquet.Encodings.RLE, parquet.Encodings.RLE, int32(len(data))))
+		}
+		var b bytePages
+		b.reset(&onePage{pages: pages}, d)
+		vals := make([]parquet.ByteArray, 64)
+		defs := make([]int16, 64)
+		total := 0
+		for b.HasNext() {
+			lv, nv, err := b.ReadBatchInPage(64, vals, defs, nil)
+			if err != nil {
+				return
+			}
+			require.LessOrEqual(t, nv, int(lv))
+			total += int(lv)
+			require.LessOrEqual(t, total, int(max(n, 0)))
+		}
+	})
+}
