@@ -61,6 +61,25 @@ func decodable(cc interface{ Encodings() []parquet.Encoding }, d *schema.Column)
 	return true
 }
 
+// openText opens column col of row group rg to be read as text: with bp
+// when it decodes the chunk (and then cr is nil), otherwise with
+// arrow-go's reader cr, which the caller closes.
+func openText(pf *file.Reader, rg *file.RowGroupReader, col int, bp *bytePages) (r pageReader[parquet.ByteArray], cr file.ColumnChunkReader, err error) {
+	d := pf.MetaData().Schema.Column(col)
+	if meta, err := rg.MetaData().ColumnChunk(col); err == nil && decodable(meta, d) {
+		pages, err := rg.GetColumnPageReader(col)
+		if err != nil {
+			return nil, nil, err
+		}
+		bp.reset(pages, d)
+		return bp, nil, nil
+	}
+	if cr, err = rg.Column(col); err != nil {
+		return nil, nil, err
+	}
+	return textReader(cr), cr, nil
+}
+
 // reset starts reading the chunk of pages, keeping the buffers.
 func (b *bytePages) reset(pages file.PageReader, d *schema.Column) {
 	*b = bytePages{pages: pages, descr: d, maxDef: d.MaxDefinitionLevel(), dict: b.dict[:0], dictData: b.dictData[:0]}

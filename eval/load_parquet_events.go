@@ -499,17 +499,18 @@ func (w *eventWorker) columns(f *directFile, g int, skip func(rg *file.RowGroupR
 		if col < 0 || !columnNeeded(tEvents, w.req, eventSpecs[s].name) || skip != nil && skip(rg, s) {
 			continue
 		}
-		if meta, err := rg.MetaData().ColumnChunk(col); err == nil && decodable(meta, pf.MetaData().Schema.Column(col)) {
-			pages, err := rg.GetColumnPageReader(col)
-			if err != nil {
+		if eventSpecs[s].kind != kText {
+			if ch.cols[s], err = rg.Column(col); err != nil {
 				return ch, err
 			}
-			w.pages[s].reset(pages, pf.MetaData().Schema.Column(col))
-			ch.pages[s] = &w.pages[s]
 			continue
 		}
-		if ch.cols[s], err = rg.Column(col); err != nil {
+		r, cr, err := openText(pf, rg, col, &w.pages[s])
+		if err != nil {
 			return ch, err
+		}
+		if ch.cols[s] = cr; cr == nil {
+			ch.pages[s] = r.(*bytePages)
 		}
 	}
 	return ch, nil

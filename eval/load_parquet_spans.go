@@ -174,6 +174,8 @@ type spanWorker struct {
 	texts chunkStream[parquet.ByteArray]
 	ints  chunkStream[int32]
 	lists listStream
+	// memberPages decodes member ids (see bytePages).
+	memberPages bytePages
 }
 
 func (w *spanWorker) resize(m int) {
@@ -197,8 +199,16 @@ func (w *spanWorker) readGroup(ctx context.Context, f *directFile, g int) (_ *sp
 	rg := pf.RowGroup(g)
 	var cols [sPlan + 1]file.ColumnChunkReader
 	defer closeChunks(cols[:]...)
+	var member pageReader[parquet.ByteArray]
+	defer w.memberPages.close()
 	for s := range cols {
-		if f.layout[s] >= 0 && (s != sPlan || w.plans.needed) {
+		switch {
+		case f.layout[s] < 0 || s == sPlan && !w.plans.needed:
+		case s == sMember:
+			if member, cols[s], err = openText(pf, rg, f.layout[s], &w.memberPages); err != nil {
+				return nil, invalidParquet(f, g, err)
+			}
+		default:
 			if cols[s], err = rg.Column(f.layout[s]); err != nil {
 				return nil, invalidParquet(f, g, err)
 			}
@@ -217,7 +227,7 @@ func (w *spanWorker) readGroup(ctx context.Context, f *directFile, g int) (_ *sp
 		w.resize(m)
 		bad := rowError{row: -1}
 		var unknown []string
-		if err := w.decode(cols, m, &bad, &unknown); err != nil {
+		if err := w.decode(cols, member, m, &bad, &unknown); err != nil {
 			return nil, invalidParquet(f, g, err)
 		}
 		if bad.row >= 0 {
@@ -242,9 +252,9 @@ func (w *spanWorker) readGroup(ctx context.Context, f *directFile, g int) (_ *sp
 // decode fills the window's columns with the next m rows, noting the
 // first invalid cell in bad (in the order the pqarrow path checks a row's
 // cells) and the ids of unknown members, in row order, in unknown.
-func (w *spanWorker) decode(cols [sPlan + 1]file.ColumnChunkReader, m int, bad *rowError, unknown *[]string) error {
+func (w *spanWorker) decode(cols [sPlan + 1]file.ColumnChunkReader, member pageReader[parquet.ByteArray], m int, bad *rowError, unknown *[]string) error {
 	const nullMsg = "null value in required column"
-	err := w.texts.read(cols[sMember], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+	err := w.texts.readPages(member, m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
 		sel := w.sel[:0]
 		for k, v := range vals {
 			w.member[lo+k] = -1
