@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
@@ -43,6 +44,7 @@ type bytePages struct {
 	dictEnc bool
 	values  []byte
 	indices hybrid
+	idx     []uint32
 	err     error
 }
 
@@ -220,23 +222,30 @@ func (b *bytePages) ReadBatchInPage(batch int64, vals []parquet.ByteArray, defs,
 			return 0, 0, fmt.Errorf("data page: definition levels: %w", err)
 		}
 	}
-	for k := range nv {
-		if b.dictEnc {
-			i, err := b.indices.next()
-			if err != nil {
-				return 0, 0, fmt.Errorf("data page: dictionary indices: %w", err)
-			}
-			if int(i) >= len(b.dict) {
-				return 0, 0, fmt.Errorf("data page: %w: dictionary index %d of %d values", errCorruptPage, i, len(b.dict))
-			}
+	if b.dictEnc {
+		idx := slices.Grow(b.idx[:0], nv)[:nv]
+		b.idx = idx
+		if err := b.indices.read(idx); err != nil {
+			return 0, 0, fmt.Errorf("data page: dictionary indices: %w", err)
+		}
+		var top uint32
+		for _, i := range idx {
+			top = max(top, i)
+		}
+		if nv > 0 && int(top) >= len(b.dict) {
+			return 0, 0, fmt.Errorf("data page: %w: dictionary index %d of %d values", errCorruptPage, top, len(b.dict))
+		}
+		for k, i := range idx {
 			vals[k] = b.dict[i]
-			continue
 		}
-		v, rest, err := plainValue(b.values)
-		if err != nil {
-			return 0, 0, fmt.Errorf("data page: %w", err)
+	} else {
+		for k := range nv {
+			v, rest, err := plainValue(b.values)
+			if err != nil {
+				return 0, 0, fmt.Errorf("data page: %w", err)
+			}
+			vals[k], b.values = v, rest
 		}
-		vals[k], b.values = v, rest
 	}
 	b.left -= n
 	return int64(n), nv, nil
@@ -254,11 +263,11 @@ func (b *bytePages) readLevels(defs []int16) (int, error) {
 				return 0, err
 			}
 		}
-		if h.value > uint32(b.maxDef) && !h.packed {
-			return 0, fmt.Errorf("%w: definition level %d above %d", errCorruptPage, h.value, b.maxDef)
-		}
+		n := int(min(h.run, uint64(len(defs)-k)))
 		if !h.packed {
-			n := int(min(h.run, uint64(len(defs)-k)))
+			if h.value > uint32(b.maxDef) {
+				return 0, fmt.Errorf("%w: definition level %d above %d", errCorruptPage, h.value, b.maxDef)
+			}
 			fill(defs[k:k+n], int16(h.value))
 			if int16(h.value) == b.maxDef {
 				nv += n
@@ -267,18 +276,21 @@ func (b *bytePages) readLevels(defs []int16) (int, error) {
 			k += n
 			continue
 		}
-		l, err := h.next()
-		if err != nil {
+		lvls := slices.Grow(b.idx[:0], n)[:n]
+		b.idx = lvls
+		if err := h.read(lvls); err != nil {
 			return 0, err
 		}
-		if l > uint32(b.maxDef) {
-			return 0, fmt.Errorf("%w: definition level %d above %d", errCorruptPage, l, b.maxDef)
+		for _, l := range lvls {
+			if l > uint32(b.maxDef) {
+				return 0, fmt.Errorf("%w: definition level %d above %d", errCorruptPage, l, b.maxDef)
+			}
+			defs[k] = int16(l)
+			if int16(l) == b.maxDef {
+				nv++
+			}
+			k++
 		}
-		defs[k] = int16(l)
-		if int16(l) == b.maxDef {
-			nv++
-		}
-		k++
 	}
 	return nv, nil
 }
@@ -298,30 +310,42 @@ type hybrid struct {
 	pos    uint
 }
 
-// next returns the next value.
-func (h *hybrid) next() (uint32, error) {
-	for h.run == 0 { // each run header read takes a byte at least
-		if err := h.nextRun(); err != nil {
-			return 0, err
+// read decodes len(out) values into out, a run at a time.
+func (h *hybrid) read(out []uint32) error {
+	for k := 0; k < len(out); {
+		for h.run == 0 {
+			if err := h.nextRun(); err != nil {
+				return err
+			}
 		}
-	}
-	h.run--
-	if !h.packed {
-		return h.value, nil
-	}
-	// width <= 32 bits from pos: within 5 bytes of the byte it starts in.
-	at := h.pos / 8
-	var w uint64
-	if at+8 <= uint(len(h.bits)) {
-		w = binary.LittleEndian.Uint64(h.bits[at:])
-	} else {
-		for k := uint(0); at+k < uint(len(h.bits)); k++ {
-			w |= uint64(h.bits[at+k]) << (8 * k)
+		n := int(min(h.run, uint64(len(out)-k)))
+		dst := out[k : k+n]
+		h.run -= uint64(n)
+		k += n
+		if !h.packed {
+			fill(dst, h.value)
+			continue
 		}
+		mask := uint32(1<<h.width - 1)
+		pos := h.pos
+		// Whole 8-byte loads while they fit; the run's last values from
+		// the bytes left.
+		for j := range dst {
+			at := pos / 8
+			var w uint64
+			if at+8 <= uint(len(h.bits)) {
+				w = binary.LittleEndian.Uint64(h.bits[at:])
+			} else {
+				for b := uint(0); at+b < uint(len(h.bits)); b++ {
+					w |= uint64(h.bits[at+b]) << (8 * b)
+				}
+			}
+			dst[j] = uint32(w>>(pos%8)) & mask
+			pos += h.width
+		}
+		h.pos = pos
 	}
-	v := uint32(w>>(h.pos%8)) & uint32(1<<h.width-1)
-	h.pos += h.width
-	return v, nil
+	return nil
 }
 
 func (h *hybrid) nextRun() error {
