@@ -181,7 +181,7 @@ func (b *bytePages) readDictionary(data []byte, n int) error {
 		return fmt.Errorf("dictionary page: %w: %d values in %d bytes", errCorruptPage, n, len(data))
 	}
 	b.dictData = append(b.dictData[:0], data...)
-	b.dict = b.dict[:0]
+	b.dict = slices.Grow(b.dict[:0], n)
 	rest := b.dictData
 	for range n {
 		v, tail, err := plainValue(rest)
