@@ -65,8 +65,11 @@ type parquetFiles struct {
 
 // parquetStreamBuffer is the read buffer of a column chunk: the reader
 // reads a chunk through it instead of copying the whole (compressed)
-// chunk into memory first.
-const parquetStreamBuffer = 1 << 20
+// chunk into memory first. arrow-go allocates it anew for every chunk
+// (and grows it to hold a larger page), outside the pool, so each is
+// garbage: at 1 MiB that was 185 MB at a million members; at 256 KiB peak
+// RSS fell by 20-90 MB at the same speed, and at 64 KiB by little more.
+const parquetStreamBuffer = 1 << 18
 
 func (o *parquetFiles) reader(path string) (*file.Reader, error) {
 	if r, ok := o.open[path]; ok {
