@@ -14,7 +14,7 @@ import (
 
 // bytePages decodes a flat BYTE_ARRAY column chunk from its pages: the
 // event reader's text columns, member and claim ids above all, which it
-// reads for every row. arrow-go's column reader decodes a chunk's
+// reads for every row, and the enrollment reader's member ids. arrow-go's column reader decodes a chunk's
 // dictionary lazily, growing it by an allocation and an append each time
 // a larger index turns up; for the dictionary of tens of thousands of ids
 // a writer starts each member_id and claim_id chunk with, that left about
@@ -44,8 +44,9 @@ type bytePages struct {
 	dictEnc bool
 	values  []byte
 	indices hybrid
-	idx     []uint32
-	err     error
+	// idx is scratch for a batch's indices or bit-packed levels.
+	idx []uint32
+	err error
 }
 
 // decodable reports whether bytePages reads column chunk cc of column d.
