@@ -142,6 +142,9 @@ func directMembersSource(path string, layout memberLayout, groupRows []int64) so
 			total += n
 		}
 		p.reserve(min(total, maxReserve))
+		for i := range p.attrs {
+			reserveAttribute(&p.attrs[i].Attribute, int(min(total, maxReserve)))
+		}
 		r := memberReader{part: p, layout: layout, attrStrs: interner{}}
 		defer r.close()
 		f := &directFile{path: path, table: tMembers, layout: layout.cols, groupRows: groupRows}
