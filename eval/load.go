@@ -8,6 +8,7 @@ import (
 	"math"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -879,6 +880,13 @@ func group[P any, T any](members []Member, parts []P, rows func(P) (chunks[int32
 	for i := range members {
 		set(&members[i], int32(start[i]), int32(start[i+1]))
 	}
+	if uintptr(total)*unsafe.Sizeof(*new(T)) >= returnBefore {
+		// The grouped array is the load's largest allocation. Made now,
+		// it would take fresh pages beyond the heap, which still holds
+		// the first pass's garbage: a collection that hands the free
+		// pages back first keeps the peak at about what is live.
+		debug.FreeOSMemory()
+	}
 	out := make([]T, total)
 	// Faulted in ahead, in order, rather than page by page in the
 	// scatter's random order (and, for extra.fill, which reads its places
@@ -968,6 +976,10 @@ func directExtra(ctx context.Context, d *Data, de *directEvents) *extraRows[Even
 		return de.fill(ctx, out, next, codeID, sourceID)
 	}}
 }
+
+// returnBefore is the size of a grouped array from which group returns
+// the heap's free memory to the system before making it.
+const returnBefore = 64 << 20
 
 // prefault faults in the pages of xs (fresh from the operating system)
 // in order, on every core, before rows are scattered into it: the scatter
