@@ -7,8 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/caremetrics/caremetrics/dsl"
 )
@@ -117,10 +120,23 @@ func load(fsys fs.FS, ids []string, opts []dsl.Option) ([]*dsl.Measure, error) {
 		}
 	}
 
+	// Compiled side by side (a tenth of a second for the shipped set,
+	// before any data can be read), reported in order.
+	compiled := make([]*dsl.Measure, len(selected))
+	compileErrs := make([]error, len(selected))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, id := range selected {
+		g.Go(func() error {
+			compiled[i], compileErrs[i] = dsl.CompileFS(fsys, files[id], opts...)
+			return nil
+		})
+	}
+	_ = g.Wait()
 	out := make([]*dsl.Measure, 0, len(selected))
 	var errs []error
-	for _, id := range selected {
-		m, err := dsl.CompileFS(fsys, files[id], opts...)
+	for i, id := range selected {
+		m, err := compiled[i], compileErrs[i]
 		if err != nil {
 			errs = append(errs, err)
 			continue
