@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
 	"slices"
 	"sync"
 	"unsafe"
@@ -141,9 +142,16 @@ func directMembersSource(path string, layout memberLayout, groupRows []int64) so
 		for _, n := range groupRows {
 			total += n
 		}
-		p.reserve(min(total, maxReserve))
+		// The reservation is only a hint, read from a footer that may be
+		// corrupt; a real members file spends well over a byte per row on
+		// distinct ids, so its size bounds what is worth reserving.
+		rows := min(total, maxReserve)
+		if st, err := os.Stat(path); err == nil {
+			rows = min(rows, st.Size())
+		}
+		p.reserve(rows)
 		for i := range p.attrs {
-			reserveAttribute(&p.attrs[i].Attribute, int(min(total, maxReserve)))
+			reserveAttribute(&p.attrs[i].Attribute, int(rows))
 		}
 		r := memberReader{part: p, layout: layout, attrStrs: interner{}}
 		defer r.close()
