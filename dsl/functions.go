@@ -161,7 +161,7 @@ func init() {
 		// The kept rows' dates are at most to (a row never ends before
 		// it starts: the loaders refuse such rows), and at least from for
 		// between and during.
-		"between": filterRange(0, true, func(e *Event, from, to metric.Date) bool { return e.Date >= from && e.Date <= to }),
+		"between": filterRange(0, true, nil), // the date run is the result
 		"during":  filterRange(ColumnEndDate, true, func(e *Event, from, to metric.Date) bool { return e.Date >= from && endOf(e) <= to }),
 		"overlaps": filterRange(ColumnEndDate, false, func(e *Event, from, to metric.Date) bool {
 			return e.Date <= to && endOf(e) >= from
@@ -562,6 +562,9 @@ func (r *Runner) distinctDates(p evset, limit int) int {
 	return n
 }
 
+// filterRange is a function of an event set and a window from..to whose
+// rows are dated at most to and, with fromBounds, at least from; keep,
+// when not nil, tests what else a row needs.
 func filterRange(cols Column, fromBounds bool, keep func(e *Event, from, to metric.Date) bool) function {
 	window := func(a []compiled) dayRange {
 		if fromBounds {
@@ -580,9 +583,32 @@ func filterRange(cols Column, fromBounds bool, keep func(e *Event, from, to metr
 				return xs
 			}
 			from, to := clampDate(lo(r)), clampDate(hi(r))
+			first := metric.MinDate
+			if fromBounds {
+				first = from
+			}
+			xs = r.dateRun(xs, first, to)
+			if keep == nil || len(xs) == 0 {
+				return xs
+			}
 			return r.filter(xs, func(e *Event) bool { return keep(e, from, to) })
 		}}
 	}}
+}
+
+// dateRun returns the events of p dated first..last. A set is in date
+// order, so they are a run of it, taken without a copy; the functions of
+// date windows narrow to it before testing what else they test.
+func (r *Runner) dateRun(p evset, first, last metric.Date) evset {
+	i := 0
+	for i < len(p) && r.events[p[i]].Date < first {
+		i++
+	}
+	j := len(p)
+	for j > i && r.events[p[j-1]].Date > last {
+		j--
+	}
+	return p[i:j:j]
 }
 
 func clampDate(v int64) metric.Date {
