@@ -431,10 +431,12 @@ type eventWorker struct {
 	texts  chunkStream[parquet.ByteArray]
 	ints   chunkStream[int32]
 	floats chunkStream[float64]
-	// chunks are the row group's open chunks, pages the decoders of its
-	// text columns (see bytePages), kept with their buffers.
-	chunks eventChunks
-	pages  [eClaim + 1]bytePages
+	// chunks are the row group's open chunks, and the pages the decoders
+	// of its columns (see columnPages), kept with their buffers.
+	chunks      eventChunks
+	textPages   [eClaim + 1]bytePages
+	datePages   [eClaim + 1]columnPages[int32]
+	numberPages [eClaim + 1]columnPages[float64]
 }
 
 func newEventWorker(reg *eventRegistry, members *keyTable, req *dsl.Requirements) *eventWorker {
@@ -456,32 +458,55 @@ func (e *rowError) note(row, spec int, msg string) {
 }
 
 // eventChunks are the column chunks of a row group that a worker reads:
-// arrow-go's readers, or for text columns the worker's bytePages.
+// the worker's columnPages, or arrow-go's readers for chunks they do not
+// decode (cols).
 type eventChunks struct {
-	cols  [eClaim + 1]file.ColumnChunkReader
-	pages [eClaim + 1]*bytePages
+	cols   [eClaim + 1]file.ColumnChunkReader
+	texts  [eClaim + 1]*bytePages
+	ints   [eClaim + 1]*columnPages[int32]
+	floats [eClaim + 1]*columnPages[float64]
 }
 
 // has reports whether column s is read.
-func (c *eventChunks) has(s int) bool { return c.cols[s] != nil || c.pages[s] != nil }
+func (c *eventChunks) has(s int) bool {
+	return c.cols[s] != nil || c.texts[s] != nil || c.ints[s] != nil || c.floats[s] != nil
+}
 
 // text returns the reader of text column s, nil when it is not read.
 func (c *eventChunks) text(s int) pageReader[parquet.ByteArray] {
-	if c.pages[s] != nil {
-		return c.pages[s]
+	return openedReader(c.texts[s], c.cols[s])
+}
+
+// dates returns the reader of date column s, nil when it is not read.
+func (c *eventChunks) dates(s int) pageReader[int32] { return openedReader(c.ints[s], c.cols[s]) }
+
+// numbers returns the reader of number column s, nil when it is not read.
+func (c *eventChunks) numbers(s int) pageReader[float64] { return openedReader(c.floats[s], c.cols[s]) }
+
+// openedReader returns the reader of a chunk opened with openPages: p, or
+// arrow-go's cr, or nil when neither is open.
+func openedReader[T pageValue](p *columnPages[T], cr file.ColumnChunkReader) pageReader[T] {
+	switch {
+	case p != nil:
+		return p
+	case cr != nil:
+		return readerOf[T](cr)
 	}
-	if c.cols[s] == nil {
-		return nil
-	}
-	return textReader(c.cols[s])
+	return nil
 }
 
 // close closes every chunk read (see closeChunks).
 func (c *eventChunks) close() {
 	closeChunks(c.cols[:]...)
-	for _, p := range c.pages {
-		if p != nil {
-			p.close()
+	for s := range c.texts {
+		if c.texts[s] != nil {
+			c.texts[s].close()
+		}
+		if c.ints[s] != nil {
+			c.ints[s].close()
+		}
+		if c.floats[s] != nil {
+			c.floats[s].close()
 		}
 	}
 }
@@ -501,21 +526,29 @@ func (w *eventWorker) columns(f *directFile, g int, skip func(rg *file.RowGroupR
 		if col < 0 || !columnNeeded(tEvents, w.req, eventSpecs[s].name) || skip != nil && skip(rg, s) {
 			continue
 		}
-		if eventSpecs[s].kind != kText {
-			if ch.cols[s], err = rg.Column(col); err != nil {
-				return ch, err
-			}
-			continue
+		switch eventSpecs[s].kind {
+		case kText:
+			ch.texts[s], ch.cols[s], err = openChunk(pf, rg, col, &w.textPages[s])
+		case kDate:
+			ch.ints[s], ch.cols[s], err = openChunk(pf, rg, col, &w.datePages[s])
+		default:
+			ch.floats[s], ch.cols[s], err = openChunk(pf, rg, col, &w.numberPages[s])
 		}
-		r, cr, err := openText(pf, rg, col, &w.pages[s])
 		if err != nil {
 			return ch, err
 		}
-		if ch.cols[s] = cr; cr == nil {
-			ch.pages[s] = r.(*bytePages)
-		}
 	}
 	return ch, nil
+}
+
+// openChunk opens a chunk with openPages: it returns p when p decodes it,
+// otherwise arrow-go's reader.
+func openChunk[T pageValue](pf *file.Reader, rg *file.RowGroupReader, col int, p *columnPages[T]) (*columnPages[T], file.ColumnChunkReader, error) {
+	_, cr, err := openPages(pf, rg, col, p)
+	if err != nil || cr != nil {
+		return nil, cr, err
+	}
+	return p, nil, nil
 }
 
 // closeChunks closes the column chunk readers of a row group read to the
@@ -907,13 +940,12 @@ func (w *eventWorker) resize(m int) {
 // with the next m rows of each column chunk, and checks the required
 // cells, noting the first invalid one in bad.
 func (w *eventWorker) decodeKeys(ch *eventChunks, m int, bad *rowError) error {
-	cols := &ch.cols
 	const nullMsg = "null value in required column"
 	w.unknownAt, w.unknownID = w.unknownAt[:0], w.unknownID[:0]
 	// Dates are checked here (when the chunk's statistics do not rule
 	// out nulls, or the rows are kept by date); the second pass keeps them.
-	if cols[eDate] != nil {
-		err := w.ints.read(cols[eDate], m, func(lo int, vals []int32, null func(int) bool) {
+	if ch.has(eDate) {
+		err := w.ints.readPages(ch.dates(eDate), m, func(lo int, vals []int32, null func(int) bool) {
 			for k, v := range vals {
 				w.date[lo+k] = metric.Date(v)
 				if null(k) {
@@ -1088,9 +1120,8 @@ func (w *eventWorker) decodeKeys(ch *eventChunks, m int, bad *rowError) error {
 // the next m rows of each column chunk. Claim ids are hashed only for the
 // rows kept, bits of kept from row lo of the group on.
 func (w *eventWorker) decodeValues(ch *eventChunks, m int, kept []uint64, lo int) error {
-	cols := &ch.cols
 	base := lo
-	err := w.ints.read(cols[eDate], m, func(lo int, vals []int32, null func(int) bool) {
+	err := w.ints.readPages(ch.dates(eDate), m, func(lo int, vals []int32, null func(int) bool) {
 		for k, v := range vals {
 			w.date[lo+k] = metric.Date(v)
 		}
@@ -1098,9 +1129,9 @@ func (w *eventWorker) decodeValues(ch *eventChunks, m int, kept []uint64, lo int
 	if err != nil {
 		return err
 	}
-	if cols[eEnd] == nil {
+	if !ch.has(eEnd) {
 		fill(w.end, metric.NoDate)
-	} else if err := w.ints.read(cols[eEnd], m, func(lo int, vals []int32, null func(int) bool) {
+	} else if err := w.ints.readPages(ch.dates(eEnd), m, func(lo int, vals []int32, null func(int) bool) {
 		for k, v := range vals {
 			w.end[lo+k] = metric.Date(v)
 			if null(k) {
@@ -1110,9 +1141,9 @@ func (w *eventWorker) decodeValues(ch *eventChunks, m int, kept []uint64, lo int
 	}); err != nil {
 		return err
 	}
-	if cols[eValue] == nil {
+	if !ch.has(eValue) {
 		fill(w.value, math.NaN())
-	} else if err := w.floats.read(cols[eValue], m, func(lo int, vals []float64, null func(int) bool) {
+	} else if err := w.floats.readPages(ch.numbers(eValue), m, func(lo int, vals []float64, null func(int) bool) {
 		for k, v := range vals {
 			w.value[lo+k] = v
 			if null(k) {

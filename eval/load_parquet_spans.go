@@ -177,8 +177,10 @@ type spanWorker struct {
 	texts chunkStream[parquet.ByteArray]
 	ints  chunkStream[int32]
 	lists listStream
-	// memberPages decodes member ids (see bytePages).
+	// memberPages and datePages decode member ids and dates (see
+	// columnPages).
 	memberPages bytePages
+	datePages   [sEnd + 1]columnPages[int32]
 }
 
 func (w *spanWorker) resize(m int) {
@@ -203,12 +205,22 @@ func (w *spanWorker) readGroup(ctx context.Context, f *directFile, g int) (_ *sp
 	var cols [sPlan + 1]file.ColumnChunkReader
 	defer closeChunks(cols[:]...)
 	var member pageReader[parquet.ByteArray]
+	var dates [sEnd + 1]pageReader[int32]
 	defer w.memberPages.close()
+	defer func() {
+		for s := range w.datePages {
+			w.datePages[s].close()
+		}
+	}()
 	for s := range cols {
 		switch {
 		case f.layout[s] < 0 || s == sPlan && !w.plans.needed:
 		case s == sMember:
 			if member, cols[s], err = openText(pf, rg, f.layout[s], &w.memberPages); err != nil {
+				return nil, invalidParquet(f, g, err)
+			}
+		case s == sStart || s == sEnd:
+			if dates[s], cols[s], err = openPages(pf, rg, f.layout[s], &w.datePages[s]); err != nil {
 				return nil, invalidParquet(f, g, err)
 			}
 		default:
@@ -230,7 +242,7 @@ func (w *spanWorker) readGroup(ctx context.Context, f *directFile, g int) (_ *sp
 		w.resize(m)
 		bad := rowError{row: -1}
 		var unknown []string
-		if err := w.decode(cols, member, m, &bad, &unknown); err != nil {
+		if err := w.decode(cols, member, dates, m, &bad, &unknown); err != nil {
 			return nil, invalidParquet(f, g, err)
 		}
 		if bad.row >= 0 {
@@ -255,7 +267,7 @@ func (w *spanWorker) readGroup(ctx context.Context, f *directFile, g int) (_ *sp
 // decode fills the window's columns with the next m rows, noting the
 // first invalid cell in bad (in the order the pqarrow path checks a row's
 // cells) and the ids of unknown members, in row order, in unknown.
-func (w *spanWorker) decode(cols [sPlan + 1]file.ColumnChunkReader, member pageReader[parquet.ByteArray], m int, bad *rowError, unknown *[]string) error {
+func (w *spanWorker) decode(cols [sPlan + 1]file.ColumnChunkReader, member pageReader[parquet.ByteArray], dates [sEnd + 1]pageReader[int32], m int, bad *rowError, unknown *[]string) error {
 	const nullMsg = "null value in required column"
 	err := w.texts.readPages(member, m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
 		sel := w.sel[:0]
@@ -285,7 +297,7 @@ func (w *spanWorker) decode(cols [sPlan + 1]file.ColumnChunkReader, member pageR
 		spec int
 		out  []metric.Date
 	}{{sStart, w.start}, {sEnd, w.end}} {
-		err := w.ints.read(cols[d.spec], m, func(lo int, vals []int32, null func(int) bool) {
+		err := w.ints.readPages(dates[d.spec], m, func(lo int, vals []int32, null func(int) bool) {
 			for k, v := range vals {
 				if null(k) {
 					bad.note(lo+k, d.spec, nullMsg)

@@ -6,20 +6,24 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 )
 
-// bytePages decodes a flat BYTE_ARRAY column chunk from its pages: the
-// event reader's text columns, member and claim ids above all, which it
-// reads for every row, and the enrollment reader's member ids. arrow-go's column reader decodes a chunk's
+// columnPages decodes a flat column chunk of byte arrays, INT32 or DOUBLE
+// values from its pages: the event reader's columns, member and claim ids
+// above all, which it reads for every row, and the enrollment reader's
+// member ids and dates. arrow-go's column reader decodes a chunk's
 // dictionary lazily, growing it by an allocation and an append each time
 // a larger index turns up; for the dictionary of tens of thousands of ids
 // a writer starts each member_id and claim_id chunk with, that left about
 // 700 MB of garbage in a load of a million members, and the heap grew
-// with it. Here a chunk's dictionary is decoded once, into buffers the
+// with it. Its dictionary decoding of numbers allocates scratch on every
+// batch, 30 MB of garbage in the second pass over the events at a million
+// members. Here a chunk's dictionary is decoded once, into buffers the
 // worker keeps from chunk to chunk.
 //
 // It reads PLAIN and dictionary-encoded values with RLE definition levels,
@@ -27,13 +31,15 @@ import (
 // columns. A chunk whose metadata lists another encoding is read by
 // arrow-go's reader instead (see decodable). It implements pageReader, so
 // chunkStream reads it as it reads arrow-go's.
-type bytePages struct {
+type columnPages[T pageValue] struct {
 	pages  file.PageReader
 	descr  *schema.Column
 	maxDef int16
+	codec  valueCodec[T]
 
-	// dict is the chunk's dictionary, its values aliasing dictData.
-	dict     []parquet.ByteArray
+	// dict is the chunk's dictionary, decoded from (and for byte arrays
+	// aliasing) dictData.
+	dict     []T
 	dictData []byte
 
 	// The current data page: levels and values left, its definition
@@ -49,9 +55,111 @@ type bytePages struct {
 	err error
 }
 
-// decodable reports whether bytePages reads column chunk cc of column d.
-func decodable(cc interface{ Encodings() []parquet.Encoding }, d *schema.Column) bool {
-	if d.PhysicalType() != parquet.Types.ByteArray || d.MaxRepetitionLevel() != 0 || d.MaxDefinitionLevel() > 1 {
+// bytePages decodes text columns.
+type bytePages = columnPages[parquet.ByteArray]
+
+// pageValue is a value columnPages decodes: one of the physical types
+// BYTE_ARRAY, INT32 (dates) and DOUBLE.
+type pageValue interface {
+	parquet.ByteArray | int32 | float64
+}
+
+// valueCodec decodes PLAIN values of one physical type.
+type valueCodec[T pageValue] interface {
+	// physical is the type's Parquet physical type.
+	physical() parquet.Type
+	// dictionary decodes the n values of a dictionary page held in data,
+	// which it may alias, into dict.
+	dictionary(data []byte, n int, dict []T) ([]T, error)
+	// plain decodes len(vals) values off data into vals, returning the
+	// rest of data.
+	plain(data []byte, vals []T) ([]byte, error)
+}
+
+// codecOf returns the codec of T.
+func codecOf[T pageValue]() valueCodec[T] {
+	var c any
+	switch any(*new(T)).(type) {
+	case parquet.ByteArray:
+		c = byteCodec{}
+	case int32:
+		c = fixedCodec[int32]{parquet.Types.Int32}
+	default:
+		c = fixedCodec[float64]{parquet.Types.Double}
+	}
+	return c.(valueCodec[T])
+}
+
+// byteCodec decodes PLAIN byte arrays: each a 4-byte length and the bytes.
+type byteCodec struct{}
+
+func (byteCodec) physical() parquet.Type { return parquet.Types.ByteArray }
+
+func (byteCodec) dictionary(data []byte, n int, dict []parquet.ByteArray) ([]parquet.ByteArray, error) {
+	if n < 0 || n > len(data)/4 {
+		return nil, fmt.Errorf("%w: %d values in %d bytes", errCorruptPage, n, len(data))
+	}
+	dict = slices.Grow(dict[:0], n)
+	for range n {
+		v, rest, err := plainValue(data)
+		if err != nil {
+			return nil, err
+		}
+		dict, data = append(dict, v), rest
+	}
+	return dict, nil
+}
+
+func (byteCodec) plain(data []byte, vals []parquet.ByteArray) ([]byte, error) {
+	for k := range vals {
+		v, rest, err := plainValue(data)
+		if err != nil {
+			return nil, err
+		}
+		vals[k], data = v, rest
+	}
+	return data, nil
+}
+
+// fixedCodec decodes PLAIN values of 4 or 8 bytes, little-endian.
+type fixedCodec[T int32 | float64] struct{ typ parquet.Type }
+
+func (c fixedCodec[T]) physical() parquet.Type { return c.typ }
+
+func (c fixedCodec[T]) dictionary(data []byte, n int, dict []T) ([]T, error) {
+	if n < 0 || uint64(n) > uint64(len(data))/uint64(unsafe.Sizeof(T(0))) {
+		return nil, fmt.Errorf("%w: %d values in %d bytes", errCorruptPage, n, len(data))
+	}
+	dict = slices.Grow(dict[:0], n)[:n]
+	_, err := c.plain(data, dict)
+	return dict, err
+}
+
+func (fixedCodec[T]) plain(data []byte, vals []T) ([]byte, error) {
+	size := int(unsafe.Sizeof(T(0)))
+	if len(vals) > len(data)/size {
+		return nil, fmt.Errorf("%w: %d values of %d bytes in %d", errCorruptPage, len(vals), size, len(data))
+	}
+	// T is int32 or float64, so its bits are a uint32's or a uint64's.
+	p := unsafe.Pointer(unsafe.SliceData(vals))
+	if size == 4 {
+		out := unsafe.Slice((*uint32)(p), len(vals))
+		for k := range out {
+			out[k] = binary.LittleEndian.Uint32(data[4*k:])
+		}
+	} else {
+		out := unsafe.Slice((*uint64)(p), len(vals))
+		for k := range out {
+			out[k] = binary.LittleEndian.Uint64(data[8*k:])
+		}
+	}
+	return data[len(vals)*size:], nil
+}
+
+// decodable reports whether columnPages of physical type typ reads
+// column chunk cc of column d.
+func decodable(cc interface{ Encodings() []parquet.Encoding }, d *schema.Column, typ parquet.Type) bool {
+	if d.PhysicalType() != typ || d.MaxRepetitionLevel() != 0 || d.MaxDefinitionLevel() > 1 {
 		return false
 	}
 	for _, e := range cc.Encodings() {
@@ -64,32 +172,38 @@ func decodable(cc interface{ Encodings() []parquet.Encoding }, d *schema.Column)
 	return true
 }
 
-// openText opens column col of row group rg to be read as text: with bp
-// when it decodes the chunk (and then cr is nil), otherwise with
+// openPages opens column col of row group rg to be read as T values:
+// with bp when it decodes the chunk (and then cr is nil), otherwise with
 // arrow-go's reader cr, which the caller closes.
-func openText(pf *file.Reader, rg *file.RowGroupReader, col int, bp *bytePages) (r pageReader[parquet.ByteArray], cr file.ColumnChunkReader, err error) {
+func openPages[T pageValue](pf *file.Reader, rg *file.RowGroupReader, col int, bp *columnPages[T]) (r pageReader[T], cr file.ColumnChunkReader, err error) {
 	d := pf.MetaData().Schema.Column(col)
-	if meta, err := rg.MetaData().ColumnChunk(col); err == nil && decodable(meta, d) {
+	codec := codecOf[T]()
+	if meta, err := rg.MetaData().ColumnChunk(col); err == nil && decodable(meta, d, codec.physical()) {
 		pages, err := rg.GetColumnPageReader(col)
 		if err != nil {
 			return nil, nil, err
 		}
-		bp.reset(pages, d)
+		bp.reset(pages, d, codec)
 		return bp, nil, nil
 	}
 	if cr, err = rg.Column(col); err != nil {
 		return nil, nil, err
 	}
-	return textReader(cr), cr, nil
+	return readerOf[T](cr), cr, nil
+}
+
+// openText opens a text column (see openPages).
+func openText(pf *file.Reader, rg *file.RowGroupReader, col int, bp *bytePages) (pageReader[parquet.ByteArray], file.ColumnChunkReader, error) {
+	return openPages(pf, rg, col, bp)
 }
 
 // reset starts reading the chunk of pages, keeping the buffers.
-func (b *bytePages) reset(pages file.PageReader, d *schema.Column) {
-	*b = bytePages{pages: pages, descr: d, maxDef: d.MaxDefinitionLevel(), dict: b.dict[:0], dictData: b.dictData[:0]}
+func (b *columnPages[T]) reset(pages file.PageReader, d *schema.Column, codec valueCodec[T]) {
+	*b = columnPages[T]{pages: pages, descr: d, maxDef: d.MaxDefinitionLevel(), codec: codec, dict: b.dict[:0], dictData: b.dictData[:0], idx: b.idx[:0]}
 }
 
 // close closes the page reader, returning its buffers to their pool.
-func (b *bytePages) close() {
+func (b *columnPages[T]) close() {
 	if b.pages != nil {
 		_ = b.pages.Close()
 		b.pages = nil
@@ -97,11 +211,11 @@ func (b *bytePages) close() {
 }
 
 // Descriptor returns the column's descriptor.
-func (b *bytePages) Descriptor() *schema.Column { return b.descr }
+func (b *columnPages[T]) Descriptor() *schema.Column { return b.descr }
 
 // HasNext reports whether a value is left, reading pages up to the next
 // data page with one.
-func (b *bytePages) HasNext() bool {
+func (b *columnPages[T]) HasNext() bool {
 	for b.left == 0 && b.err == nil {
 		if !b.pages.Next() {
 			b.err = b.pages.Err()
@@ -113,13 +227,13 @@ func (b *bytePages) HasNext() bool {
 }
 
 // Err returns the error that ended reading, nil at the chunk's end.
-func (b *bytePages) Err() error { return b.err }
+func (b *columnPages[T]) Err() error { return b.err }
 
 var errCorruptPage = errors.New("corrupt page")
 
 // start begins page p: a dictionary page is decoded whole, a data page's
 // levels and values are read as they are asked for.
-func (b *bytePages) start(p file.Page) error {
+func (b *columnPages[T]) start(p file.Page) error {
 	var data []byte
 	switch p := p.(type) {
 	case *file.DictionaryPage:
@@ -177,20 +291,13 @@ func (b *bytePages) start(p file.Page) error {
 
 // readDictionary decodes the n PLAIN values of a dictionary page, copying
 // them: the page reader reuses the page's memory.
-func (b *bytePages) readDictionary(data []byte, n int) error {
-	if n < 0 || n > len(data)/4 {
-		return fmt.Errorf("dictionary page: %w: %d values in %d bytes", errCorruptPage, n, len(data))
-	}
+func (b *columnPages[T]) readDictionary(data []byte, n int) error {
 	b.dictData = append(b.dictData[:0], data...)
-	b.dict = slices.Grow(b.dict[:0], n)
-	rest := b.dictData
-	for range n {
-		v, tail, err := plainValue(rest)
-		if err != nil {
-			return fmt.Errorf("dictionary page: %w", err)
-		}
-		b.dict, rest = append(b.dict, v), tail
+	dict, err := b.codec.dictionary(b.dictData, n, b.dict)
+	if err != nil {
+		return fmt.Errorf("dictionary page: %w", err)
 	}
+	b.dict = dict
 	return nil
 }
 
@@ -208,9 +315,9 @@ func plainValue(data []byte) (v, rest []byte, err error) {
 
 // ReadBatchInPage reads up to batch levels of the current page: their
 // definition levels into defs (when the column has them) and the non-null
-// values, densely, into vals. It returns the levels and values read; the
-// values alias the page, which the next page overwrites.
-func (b *bytePages) ReadBatchInPage(batch int64, vals []parquet.ByteArray, defs, _ []int16) (int64, int, error) {
+// values, densely, into vals. It returns the levels and values read; byte
+// array values alias the page, which the next page overwrites.
+func (b *columnPages[T]) ReadBatchInPage(batch int64, vals []T, defs, _ []int16) (int64, int, error) {
 	if !b.HasNext() {
 		return 0, 0, b.err
 	}
@@ -240,13 +347,11 @@ func (b *bytePages) ReadBatchInPage(batch int64, vals []parquet.ByteArray, defs,
 			vals[k] = b.dict[i]
 		}
 	} else {
-		for k := range nv {
-			v, rest, err := plainValue(b.values)
-			if err != nil {
-				return 0, 0, fmt.Errorf("data page: %w", err)
-			}
-			vals[k], b.values = v, rest
+		rest, err := b.codec.plain(b.values, vals[:nv])
+		if err != nil {
+			return 0, 0, fmt.Errorf("data page: %w", err)
 		}
+		b.values = rest
 	}
 	b.left -= n
 	return int64(n), nv, nil
@@ -255,7 +360,7 @@ func (b *bytePages) ReadBatchInPage(batch int64, vals []parquet.ByteArray, defs,
 // readLevels decodes the definition levels of len(defs) values into defs
 // and returns how many are defined. A column without nulls has one run of
 // them per page, filled at once.
-func (b *bytePages) readLevels(defs []int16) (int, error) {
+func (b *columnPages[T]) readLevels(defs []int16) (int, error) {
 	nv := 0
 	for k := 0; k < len(defs); {
 		h := &b.levels
