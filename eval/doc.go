@@ -15,11 +15,12 @@
 // passes: the first decides which rows the measures need (see
 // WithRequirements) and for whom, and the second writes each kept event
 // into its member's place, so that the events are never held twice. Before
-// a grouped array of 64 MiB or more is made (the events, from a few
-// hundred thousand members), the load runs a collection and returns the
-// heap's free pages to the system (debug.FreeOSMemory), so that the
-// process's peak memory is about what is live rather than live plus the
-// garbage of the first pass. Files
+// a grouped array of 32 MiB or more is made (the events from about a
+// hundred thousand members, the spans from half a million), and once such
+// a load is done, the load runs a collection and returns the heap's free
+// pages to the system (debug.FreeOSMemory), so that the process's peak
+// memory is about what is live rather than live plus the garbage of the
+// passes. Files
 // in any other layout (timestamps for dates, large strings, ';'-joined
 // lists, ...) are read through Arrow, with the same results and the same
 // errors.
