@@ -46,11 +46,21 @@ func TestDirectEventsEqualArrowPath(t *testing.T) {
 
 	ms, err := measures.Load(nil)
 	require.NoError(t, err)
-	for name, opts := range map[string][]LoadOption{
-		"all rows":     nil,
-		"requirements": {WithRequirements(dsl.RequirementsOf(ms...))},
+	for _, tc := range []struct {
+		name string
+		opts []LoadOption
+		// wide keeps the first pass's codes in four bytes (keyCodes), as
+		// for a group with codes of 1<<16 and more.
+		wide bool
+	}{
+		{"all rows", nil, false},
+		{"requirements", []LoadOption{WithRequirements(dsl.RequirementsOf(ms...))}, false},
+		{"requirements, wide codes", []LoadOption{WithRequirements(dsl.RequirementsOf(ms...))}, true},
 	} {
-		t.Run(name, func(t *testing.T) {
+		opts := tc.opts
+		t.Run(tc.name, func(t *testing.T) {
+			narrowCodes = !tc.wide
+			defer func() { narrowCodes = true }()
 			direct, viaArrow, errD, errA := loadBothWays(t, files, opts...)
 			require.NoError(t, errD)
 			require.NoError(t, errA)
