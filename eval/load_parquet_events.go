@@ -516,57 +516,37 @@ func (e *rowError) note(row, spec int, msg string) {
 	}
 }
 
-// eventChunks are the column chunks of a row group that a worker reads:
-// the worker's columnPages, or arrow-go's readers for chunks they do not
-// decode (cols).
+// eventChunks are the column chunks of a row group that a worker reads,
+// by column: the readers openPages gave (the worker's columnPages, or
+// arrow-go's readers cols for chunks they do not decode); nil for a column
+// not read.
 type eventChunks struct {
-	cols   [eClaim + 1]file.ColumnChunkReader
-	texts  [eClaim + 1]*bytePages
-	ints   [eClaim + 1]*columnPages[int32]
-	floats [eClaim + 1]*columnPages[float64]
+	cols    [eClaim + 1]file.ColumnChunkReader
+	texts   [eClaim + 1]pageReader[parquet.ByteArray]
+	dates   [eClaim + 1]pageReader[int32]
+	numbers [eClaim + 1]pageReader[float64]
 }
 
 // has reports whether column s is read.
 func (c *eventChunks) has(s int) bool {
-	return c.cols[s] != nil || c.texts[s] != nil || c.ints[s] != nil || c.floats[s] != nil
+	return c.texts[s] != nil || c.dates[s] != nil || c.numbers[s] != nil
 }
 
-// text returns the reader of text column s, nil when it is not read.
-func (c *eventChunks) text(s int) pageReader[parquet.ByteArray] {
-	return openedReader(c.texts[s], c.cols[s])
-}
-
-// dates returns the reader of date column s, nil when it is not read.
-func (c *eventChunks) dates(s int) pageReader[int32] { return openedReader(c.ints[s], c.cols[s]) }
-
-// numbers returns the reader of number column s, nil when it is not read.
-func (c *eventChunks) numbers(s int) pageReader[float64] { return openedReader(c.floats[s], c.cols[s]) }
-
-// openedReader returns the reader of a chunk opened with openPages: p, or
-// arrow-go's cr, or nil when neither is open.
-func openedReader[T pageValue](p *columnPages[T], cr file.ColumnChunkReader) pageReader[T] {
-	switch {
-	case p != nil:
-		return p
-	case cr != nil:
-		return readerOf[T](cr)
-	}
-	return nil
-}
-
-// close closes every chunk read (see closeChunks).
+// close closes every chunk read: arrow-go's readers (see closeChunks), and
+// the page readers of the worker's columnPages.
 func (c *eventChunks) close() {
 	closeChunks(c.cols[:]...)
 	for s := range c.texts {
-		if c.texts[s] != nil {
-			c.texts[s].close()
-		}
-		if c.ints[s] != nil {
-			c.ints[s].close()
-		}
-		if c.floats[s] != nil {
-			c.floats[s].close()
-		}
+		closePages(c.texts[s])
+		closePages(c.dates[s])
+		closePages(c.numbers[s])
+	}
+}
+
+// closePages closes r when it is one of the worker's columnPages.
+func closePages[T pageValue](r pageReader[T]) {
+	if p, ok := r.(*columnPages[T]); ok {
+		p.close()
 	}
 }
 
@@ -587,27 +567,17 @@ func (w *eventWorker) columns(f *directFile, g int, skip func(rg *file.RowGroupR
 		}
 		switch eventSpecs[s].kind {
 		case kText:
-			ch.texts[s], ch.cols[s], err = openChunk(pf, rg, col, &w.textPages[s])
+			ch.texts[s], ch.cols[s], err = openPages(pf, rg, col, &w.textPages[s])
 		case kDate:
-			ch.ints[s], ch.cols[s], err = openChunk(pf, rg, col, &w.datePages[s])
+			ch.dates[s], ch.cols[s], err = openPages(pf, rg, col, &w.datePages[s])
 		default:
-			ch.floats[s], ch.cols[s], err = openChunk(pf, rg, col, &w.numberPages[s])
+			ch.numbers[s], ch.cols[s], err = openPages(pf, rg, col, &w.numberPages[s])
 		}
 		if err != nil {
 			return ch, err
 		}
 	}
 	return ch, nil
-}
-
-// openChunk opens a chunk with openPages: it returns p when p decodes it,
-// otherwise arrow-go's reader.
-func openChunk[T pageValue](pf *file.Reader, rg *file.RowGroupReader, col int, p *columnPages[T]) (*columnPages[T], file.ColumnChunkReader, error) {
-	_, cr, err := openPages(pf, rg, col, p)
-	if err != nil || cr != nil {
-		return nil, cr, err
-	}
-	return p, nil, nil
 }
 
 // closeChunks closes the column chunk readers of a row group read to the
@@ -691,7 +661,7 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 			return groupKeys{err: &DataError{File: f.path, Table: tEvents.String(), Column: eventSpecs[bad.spec].name, Row: row, RowGroup: g, Msg: bad.msg}}
 		}
 		if w.reg.scoped {
-			if err := w.decodeScopeClaims(cols.text(eClaim), m); err != nil {
+			if err := w.decodeScopeClaims(cols.texts[eClaim], m); err != nil {
 				return groupKeys{err: invalidParquet(f, g, err)}
 			}
 		}
@@ -1006,7 +976,7 @@ func (w *eventWorker) decodeKeys(ch *eventChunks, m int, bad *rowError) error {
 	// Dates are checked here (when the chunk's statistics do not rule
 	// out nulls, or the rows are kept by date); the second pass keeps them.
 	if ch.has(eDate) {
-		err := w.ints.readPages(ch.dates(eDate), m, func(lo int, vals []int32, null func(int) bool) {
+		err := w.ints.readPages(ch.dates[eDate], m, func(lo int, vals []int32, null func(int) bool) {
 			for k, v := range vals {
 				w.date[lo+k] = metric.Date(v)
 				if null(k) {
@@ -1020,7 +990,7 @@ func (w *eventWorker) decodeKeys(ch *eventChunks, m int, bad *rowError) error {
 			return err
 		}
 	}
-	err := w.texts.readPages(ch.text(eSystem), m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+	err := w.texts.readPages(ch.texts[eSystem], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
 		w.batch.next()
 		for k, v := range vals {
 			w.system[lo+k] = 0
@@ -1055,7 +1025,7 @@ func (w *eventWorker) decodeKeys(ch *eventChunks, m int, bad *rowError) error {
 	if err != nil {
 		return err
 	}
-	err = w.texts.readPages(ch.text(eCode), m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+	err = w.texts.readPages(ch.texts[eCode], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
 		w.batch.next()
 		for k, v := range vals {
 			r := lo + k
@@ -1113,7 +1083,7 @@ func (w *eventWorker) decodeKeys(ch *eventChunks, m int, bad *rowError) error {
 	// Member ids last, so that only rows whose code the measures need
 	// pay for the lookup: at a million members the table is larger than
 	// the caches, and the lookup is the costliest step of a row.
-	err = w.texts.readPages(ch.text(eMember), m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+	err = w.texts.readPages(ch.texts[eMember], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
 		sel := w.sel[:0]
 		for k, v := range vals {
 			r := lo + k
@@ -1144,7 +1114,7 @@ func (w *eventWorker) decodeKeys(ch *eventChunks, m int, bad *rowError) error {
 	}
 	if !ch.has(eSource) {
 		fill(w.source, -1)
-	} else if err := w.texts.readPages(ch.text(eSource), m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+	} else if err := w.texts.readPages(ch.texts[eSource], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
 		for k, v := range vals {
 			r := lo + k
 			w.source[r] = -1
@@ -1182,7 +1152,7 @@ func (w *eventWorker) decodeKeys(ch *eventChunks, m int, bad *rowError) error {
 // rows kept, bits of kept from row lo of the group on.
 func (w *eventWorker) decodeValues(ch *eventChunks, m int, kept []uint64, lo int) error {
 	base := lo
-	err := w.ints.readPages(ch.dates(eDate), m, func(lo int, vals []int32, null func(int) bool) {
+	err := w.ints.readPages(ch.dates[eDate], m, func(lo int, vals []int32, null func(int) bool) {
 		for k, v := range vals {
 			w.date[lo+k] = metric.Date(v)
 		}
@@ -1192,7 +1162,7 @@ func (w *eventWorker) decodeValues(ch *eventChunks, m int, kept []uint64, lo int
 	}
 	if !ch.has(eEnd) {
 		fill(w.end, metric.NoDate)
-	} else if err := w.ints.readPages(ch.dates(eEnd), m, func(lo int, vals []int32, null func(int) bool) {
+	} else if err := w.ints.readPages(ch.dates[eEnd], m, func(lo int, vals []int32, null func(int) bool) {
 		for k, v := range vals {
 			w.end[lo+k] = metric.Date(v)
 			if null(k) {
@@ -1204,7 +1174,7 @@ func (w *eventWorker) decodeValues(ch *eventChunks, m int, kept []uint64, lo int
 	}
 	if !ch.has(eValue) {
 		fill(w.value, math.NaN())
-	} else if err := w.floats.readPages(ch.numbers(eValue), m, func(lo int, vals []float64, null func(int) bool) {
+	} else if err := w.floats.readPages(ch.numbers[eValue], m, func(lo int, vals []float64, null func(int) bool) {
 		for k, v := range vals {
 			w.value[lo+k] = v
 			if null(k) {
@@ -1216,7 +1186,7 @@ func (w *eventWorker) decodeValues(ch *eventChunks, m int, kept []uint64, lo int
 	}
 	if !ch.has(eClaim) {
 		fill(w.claim, 0)
-	} else if err := w.texts.densePages(ch.text(eClaim), m, func(lo, n int, vals []parquet.ByteArray, defs []int16, maxDef int16) {
+	} else if err := w.texts.densePages(ch.texts[eClaim], m, func(lo, n int, vals []parquet.ByteArray, defs []int16, maxDef int16) {
 		// Most rows have a claim: read densely, with no spreading.
 		j := 0
 		for k := range n {
@@ -1293,11 +1263,6 @@ func readerOf[T any](cr file.ColumnChunkReader) pageReader[T] {
 	return unexpectedReader[T]{cr}
 }
 
-// textReader returns cr as a reader of byte arrays.
-func textReader(cr file.ColumnChunkReader) pageReader[parquet.ByteArray] {
-	return readerOf[parquet.ByteArray](cr)
-}
-
 // read passes the next m rows of cr to conv, in batches: lo is the row of
 // vals[0] in the window, vals holds one value per row (the zero value for
 // a null row) and null reports whether row k of the batch is null.
@@ -1332,16 +1297,12 @@ func (c *chunkStream[T]) readPages(r pageReader[T], m int, conv func(lo int, val
 	})
 }
 
-// readDense passes the next m rows of cr to conv in batches as they are
+// densePages passes the next m rows of r to conv in batches as they are
 // decoded: n rows from row lo of the window, whose non-null values are
 // vals, in order, and whose definition levels are defs (row k is null
 // when defs[k] < maxDef; defs is unset when maxDef is 0). It saves the
-// spreading of the values over their rows that read does, a move per row.
-func (c *chunkStream[T]) readDense(cr file.ColumnChunkReader, m int, conv func(lo, n int, vals []T, defs []int16, maxDef int16)) error {
-	return c.densePages(readerOf[T](cr), m, conv)
-}
-
-// densePages is readDense from r.
+// spreading of the values over their rows that readPages does, a move per
+// row.
 func (c *chunkStream[T]) densePages(r pageReader[T], m int, conv func(lo, n int, vals []T, defs []int16, maxDef int16)) error {
 	maxDef := r.Descriptor().MaxDefinitionLevel()
 	if len(c.vals) < directRows {

@@ -216,7 +216,7 @@ func (w *spanWorker) readGroup(ctx context.Context, f *directFile, g int) (_ *sp
 		switch {
 		case f.layout[s] < 0 || s == sPlan && !w.plans.needed:
 		case s == sMember:
-			if member, cols[s], err = openText(pf, rg, f.layout[s], &w.memberPages); err != nil {
+			if member, cols[s], err = openPages(pf, rg, f.layout[s], &w.memberPages); err != nil {
 				return nil, invalidParquet(f, g, err)
 			}
 		case s == sStart || s == sEnd:

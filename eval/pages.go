@@ -192,11 +192,6 @@ func openPages[T pageValue](pf *file.Reader, rg *file.RowGroupReader, col int, b
 	return readerOf[T](cr), cr, nil
 }
 
-// openText opens a text column (see openPages).
-func openText(pf *file.Reader, rg *file.RowGroupReader, col int, bp *bytePages) (pageReader[parquet.ByteArray], file.ColumnChunkReader, error) {
-	return openPages(pf, rg, col, bp)
-}
-
 // reset starts reading the chunk of pages, keeping the buffers.
 func (b *columnPages[T]) reset(pages file.PageReader, d *schema.Column, codec valueCodec[T]) {
 	*b = columnPages[T]{pages: pages, descr: d, maxDef: d.MaxDefinitionLevel(), codec: codec, dict: b.dict[:0], dictData: b.dictData[:0], idx: b.idx[:0]}

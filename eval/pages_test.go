@@ -61,7 +61,7 @@ func parquetOf(t *testing.T, rec arrow.RecordBatch, groupRows int64, props ...pa
 // small pages, version 1 and 2 data pages, compressed or not, with and
 // without nulls) and reads every row group with bytePages and with
 // arrow-go's column reader: both give the values written. A DELTA
-// encoded chunk goes to arrow-go's reader through openText.
+// encoded chunk goes to arrow-go's reader through openPages.
 func TestBytePagesReadWhatArrowReads(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	const rows = 7000
@@ -115,7 +115,7 @@ func TestBytePagesReadWhatArrowReads(t *testing.T) {
 					d := pf.MetaData().Schema.Column(0)
 					require.Equal(t, !l.arrow, decodable(meta, d, parquet.Types.ByteArray), "encodings %v", meta.Encodings())
 					n := int(rg.NumRows())
-					r, cr, err := openText(pf, rg, 0, &bp)
+					r, cr, err := openPages(pf, rg, 0, &bp)
 					require.NoError(t, err)
 					viaPages = append(viaPages, textCells(t, r, n)...)
 					bp.close()
@@ -124,7 +124,7 @@ func TestBytePagesReadWhatArrowReads(t *testing.T) {
 					}
 					cr, err = rg.Column(0)
 					require.NoError(t, err)
-					viaArrow = append(viaArrow, textCells(t, textReader(cr), n)...)
+					viaArrow = append(viaArrow, textCells(t, readerOf[parquet.ByteArray](cr), n)...)
 					require.NoError(t, cr.Close())
 				}
 				assert.Equal(t, want, viaArrow)
