@@ -376,6 +376,47 @@ func (c *checker) compileTop(n *yaml.Node, path string, want kind) compiled {
 	return fn
 }
 
+// populationGate returns the name every group's initial population
+// starts its chain of && with, compiled, or nil when the groups do not
+// share one. Most measures have many groups (CIS 13, IMA 5) on one
+// eligibility define, and most members are outside it: evaluating the
+// define once and skipping the groups when it is false is what the
+// groups would each do (&& stops at the define), without their calls.
+// Only a name is taken, never a larger expression: a name compiles to
+// the closure the groups already use (a define's memo), with no effect on
+// the measure's data requirements.
+func (c *checker) populationGate() func(*Runner) bool {
+	var name string
+	var node *ast.IdentifierNode
+	for _, g := range c.m.groups {
+		src := g.src[metric.InitialPopulation]
+		tree, err := parser.Parse(src)
+		if err != nil || g.pops[metric.InitialPopulation] == nil {
+			return nil
+		}
+		first := tree.Node
+		for {
+			b, ok := first.(*ast.BinaryNode)
+			if !ok || b.Operator != "&&" && b.Operator != "and" {
+				break
+			}
+			first = b.Left
+		}
+		id, ok := first.(*ast.IdentifierNode)
+		if !ok || node != nil && id.Value != name {
+			return nil
+		}
+		name, node = id.Value, id
+	}
+	if node == nil {
+		return nil
+	}
+	if fn := c.ident(node); fn.k == kBool && fn.b != nil {
+		return fn.b
+	}
+	return nil
+}
+
 func (c *checker) setExpr(n *yaml.Node, path string) {
 	c.node, c.path = n, path
 	c.text = n.Value

@@ -87,9 +87,8 @@ func newFixture() *fixture {
 	return f
 }
 
-// runFixture binds m to a cohort of the fixture's codes and runs it for
-// the fixture member.
-func runFixture(t *testing.T, m *Measure, f *fixture) (*Runner, error) {
+// fixtureRunner binds m to a cohort of the fixture's codes.
+func fixtureRunner(t *testing.T, m *Measure, f *fixture) *Runner {
 	t.Helper()
 	c := &Cohort{}
 	for _, sc := range f.codes {
@@ -98,7 +97,14 @@ func runFixture(t *testing.T, m *Measure, f *fixture) (*Runner, error) {
 	}
 	b, _, err := m.Bind(c)
 	require.NoError(t, err)
-	r := b.NewRunner(RaceAloneOrInCombination)
+	return b.NewRunner(RaceAloneOrInCombination)
+}
+
+// runFixture binds m to a cohort of the fixture's codes and runs it for
+// the fixture member.
+func runFixture(t *testing.T, m *Measure, f *fixture) (*Runner, error) {
+	t.Helper()
+	r := fixtureRunner(t, m, f)
 	return r, r.Run(m.Period(), 0, &f.member, f.events, f.spans)
 }
 

@@ -34,11 +34,14 @@ type Measure struct {
 	valueSets []*ValueSet // referenced by expressions, index = vsID
 	defines   []*define
 	groups    []*group
-	strats    []*stratifier
-	attrs     []string // extra member attributes referenced
-	sources   []string // literals of fromSource
-	codes     []literalCode
-	codeSets  [][]codeRef // the event sets chosen by code alone
+	// gate is the first conjunct of every group's initial population
+	// when they share one (see populationGate); nil otherwise.
+	gate     func(*Runner) bool
+	strats   []*stratifier
+	attrs    []string // extra member attributes referenced
+	sources  []string // literals of fromSource
+	codes    []literalCode
+	codeSets [][]codeRef // the event sets chosen by code alone
 	// freeRefs are the code sets some expression reads whole; scopedRefs
 	// the others' anchors (see claimscope.go).
 	freeRefs   map[codeRef]bool
@@ -395,6 +398,7 @@ func compile(filename string, src []byte, fsys fs.FS, opts []Option) (*Measure, 
 	} else {
 		s.errorf(root, "", ErrMissing, "missing key \"groups\"")
 	}
+	m.gate = c.populationGate()
 	if f["groups"] != nil && len(m.groups) == 0 && f["groups"].Kind == yaml.MappingNode {
 		s.errorf(f["groups"], "groups", ErrMissing, "no groups")
 	}

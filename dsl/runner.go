@@ -358,6 +358,14 @@ func (r *Runner) Episode() int {
 // nested as eCQMs nest them.
 func (r *Runner) evaluate() error {
 	clear(r.strataOK)
+	if gate := r.b.m.gate; gate != nil && !gate(r) {
+		clear(r.Memberships)
+		clear(r.Ratios)
+		if r.err != nil {
+			return r.err
+		}
+		return nil
+	}
 	for gi, g := range r.b.m.groups {
 		ip := g.pops[metric.InitialPopulation](r)
 		var den, excl, numer, exc bool
