@@ -144,7 +144,14 @@ func init() {
 		"except": {sig: new(func(Events, Events) Events), rows: flowAll, byIdentity: true, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x, y := a[0].e, a[1].e
 			return compiled{k: kEvents, e: func(r *Runner) evset {
-				p, q := x(r), y(r)
+				p := x(r)
+				if len(p) == 0 {
+					return p // nothing to take from: y is not computed
+				}
+				q := y(r)
+				if len(q) == 0 {
+					return p
+				}
 				start := len(r.arena)
 				j := 0
 				for _, i := range p {
@@ -200,7 +207,14 @@ func init() {
 		"withinDays": {sig: new(func(Events, Events, int, int) Events), rows: flowFirst, window: withinDaysWindow, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x, y, lo, hi := a[0].e, a[1].e, a[2].i, a[3].i
 			return compiled{k: kEvents, e: func(r *Runner) evset {
-				p, q, l, h := x(r), y(r), lo(r), hi(r)
+				p := x(r)
+				if len(p) == 0 {
+					return p
+				}
+				q, l, h := y(r), lo(r), hi(r)
+				if len(q) == 0 {
+					return nil
+				}
 				return r.filter(p, func(e *Event) bool {
 					if !r.tick(len(q)) {
 						return false
@@ -217,7 +231,14 @@ func init() {
 		"sameClaim": {sig: new(func(Events, Events) Events), columns: ColumnClaimID, rows: flowClaim, build: func(_ *checker, _ *ast.CallNode, a []compiled) compiled {
 			x, y := a[0].e, a[1].e
 			return compiled{k: kEvents, e: func(r *Runner) evset {
-				p, q := x(r), y(r)
+				p := x(r)
+				if len(p) == 0 {
+					return p
+				}
+				q := y(r)
+				if len(q) == 0 {
+					return nil
+				}
 				return r.filter(p, func(e *Event) bool {
 					if e.Claim == 0 || !r.tick(len(q)) {
 						return false

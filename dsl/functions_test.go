@@ -203,6 +203,14 @@ func TestFunctions(t *testing.T) {
 		{`withinDays(events("Depression"), events("PHQ9"), 0, 9)`, []string{"2025-03-10"}},
 		{`withinDays(events("Depression"), events("PHQ9"), 0, 11)`, []string{"2025-03-10", "2025-03-12"}},
 		{`withinDays(events("PHQ9"), events("Visit"), -9, -9)`, []string{"2025-03-01"}},
+		// An empty first set gives an empty result, an empty second set
+		// the first set (except) or nothing (sameClaim, withinDays).
+		{`except(code("CPT", "99214"), events("Visit"))`, []string(nil)},
+		{`except(events("Visit"), code("CPT", "99214"))`, []string{"2025-03-10"}},
+		{`sameClaim(code("CPT", "99214"), events("Depression"))`, []string(nil)},
+		{`sameClaim(events("Depression"), code("CPT", "99214"))`, []string(nil)},
+		{`withinDays(code("CPT", "99214"), events("PHQ9"), -400, 400)`, []string(nil)},
+		{`withinDays(events("PHQ9"), code("CPT", "99214"), -400, 400)`, []string(nil)},
 		{`earliest(events("DTaP"))`, []string{"2023-07-20"}},
 		{`latest(union(events("Visit"), events("Depression")))`, []string{"2025-03-12"}},
 		{`during(events("Depression"), date("2025-03-12"), date("2025-03-31"))`, []string(nil)},

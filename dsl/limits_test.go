@@ -53,7 +53,7 @@ func TestLimitsAtRun(t *testing.T) {
 		f.ev(fmt.Sprintf("2025-%02d-%02d CPT 99213 claim=c%d", 1+i%12, 1+i%28, i))
 	}
 	src := limitsMeasure(`  visits: events("Visit")
-  copied: except(visits, code("CPT", "99999"))
+  copied: except(visits, sameClaim(visits, code("ICD10CM", "F329")))
   v: |
     countEvents(copied) > 0 && any(visits, {count(visits, {#.date > 0}) > 1000})
 `)
