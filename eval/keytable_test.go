@@ -137,3 +137,37 @@ func TestBatchCache(t *testing.T) {
 		t.Error("after next: hit")
 	}
 }
+
+// TestKeyTableManyLong checks long keys past the few compared in turn, in
+// two namespaces, replaced values, and absent keys on either side.
+func TestKeyTableManyLong(t *testing.T) {
+	var tab keyTable
+	n := 3 * maxFewLong
+	key := func(i int) []byte { return fmt.Appendf(nil, "benefit_with_a_long_name_%d", i) }
+	for i := range n {
+		if _, ok := tab.get(uint32(i%2), key(i)); ok {
+			t.Fatalf("%s before put", key(i))
+		}
+		tab.put(uint32(i%2), key(i), int32(i))
+	}
+	tab.put(0, key(0), 100)   // among the few
+	tab.put(1, key(n-1), 101) // in the map
+	for i := range n {
+		want := int32(i)
+		switch i {
+		case 0:
+			want = 100
+		case n - 1:
+			want = 101
+		}
+		if got, ok := tab.get(uint32(i%2), key(i)); !ok || got != want {
+			t.Errorf("get(%d, %s) = %d, %v; want %d", i%2, key(i), got, ok, want)
+		}
+		if _, ok := tab.get(uint32(1-i%2), key(i)); ok {
+			t.Errorf("get(%d, %s) found in the other namespace", 1-i%2, key(i))
+		}
+	}
+	if _, ok := tab.get(0, []byte("chemical_dependency")); ok {
+		t.Error("absent long key found")
+	}
+}

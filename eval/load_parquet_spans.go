@@ -158,45 +158,12 @@ func (r *planRegistry) id(s []byte) int32 {
 	return r.ids.id(unsafe.String(unsafe.SliceData(s), len(s)))
 }
 
-// benefitNames maps raw benefit names to Benefits (-1 unknown). A
-// cohort spells its benefits a handful of ways, some longer than
-// keyTable packs ("behavioral_health"), which then hashes them into a
-// map: compared in turn, the first few cost less (4M spans at a million
-// members: 0.18 s of CPU for the names, 0.12 s compared).
-type benefitNames struct {
-	names []string
-	vals  []int32
-	more  keyTable // past maxBenefitNames
-}
-
-const maxBenefitNames = 8
-
-func (b *benefitNames) get(raw []byte) (int32, bool) {
-	for i, n := range b.names {
-		if n == string(raw) {
-			return b.vals[i], true
-		}
-	}
-	if len(b.names) < maxBenefitNames {
-		return 0, false
-	}
-	return b.more.get(0, raw)
-}
-
-func (b *benefitNames) put(raw []byte, v int32) {
-	if len(b.names) < maxBenefitNames {
-		b.names, b.vals = append(b.names, string(raw)), append(b.vals, v)
-		return
-	}
-	b.more.put(0, raw, v)
-}
-
 type spanWorker struct {
 	parquetFiles
 	members *keyTable
 	plans   *planRegistry
 	planIDs keyTable // raw plan -> registry id
-	benefit benefitNames
+	benefit keyTable // raw benefit name -> Benefits, -1 unknown
 
 	member   []int32
 	start    []metric.Date
@@ -356,7 +323,7 @@ func (w *spanWorker) decode(cols [sPlan + 1]file.ColumnChunkReader, member pageR
 			return
 		}
 		for _, it := range items {
-			b, ok := w.benefit.get(it)
+			b, ok := w.benefit.get(0, it)
 			if !ok {
 				s := unsafe.String(unsafe.SliceData(it), len(it))
 				bf, known := ParseBenefit(s)
@@ -367,7 +334,7 @@ func (w *spanWorker) decode(cols [sPlan + 1]file.ColumnChunkReader, member pageR
 				if !known {
 					b = -1
 				}
-				w.benefit.put(it, b)
+				w.benefit.put(0, it, b)
 			}
 			if b < 0 {
 				bad.note(r, sBenefits, unknownBenefit(string(it)))
