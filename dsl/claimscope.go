@@ -258,22 +258,13 @@ func (r *Requirements) scopeMap() map[CodeRef][]CodeRef {
 // requirements.
 func (r *Requirements) setScopes(scoped map[CodeRef][]CodeRef) {
 	refs := r.refs()
-	order := func(cs []CodeRef) []CodeRef {
-		var out []CodeRef
-		for _, c := range refs {
-			if slices.Contains(cs, c) {
-				out = append(out, c)
-			}
-		}
-		return out
-	}
 	r.ClaimScopes = nil
 	for _, c := range refs {
 		anchors, ok := scoped[c]
 		if !ok {
 			continue
 		}
-		anchors = order(anchors)
+		anchors = inOrder(refs, anchors)
 		i := slices.IndexFunc(r.ClaimScopes, func(s ClaimScope) bool { return slices.Equal(s.Anchors, anchors) })
 		switch {
 		case i >= 0:
@@ -304,6 +295,17 @@ func (r *Requirements) mergeScopes(o *Requirements) map[CodeRef][]CodeRef {
 	return merged
 }
 
+// inOrder returns the code sets of cs in the order of refs.
+func inOrder(refs, cs []CodeRef) []CodeRef {
+	var out []CodeRef
+	for _, c := range refs {
+		if slices.Contains(cs, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 func unionRefs(a, b []CodeRef) []CodeRef {
 	out := slices.Clone(a)
 	for _, c := range b {
@@ -324,6 +326,9 @@ type RowRule struct {
 	Always      bool
 	On, Anchors uint64
 	Window      Window
+	// Claim is set when the measures read the row's claim id
+	// (Requirements.Claims); a loader may leave it unset otherwise.
+	Claim bool
 }
 
 // Scoped reports whether the row matters only on a claim that anchors one
@@ -336,7 +341,7 @@ func (r *Requirements) Rule(system, code string) RowRule { return r.Rules().Rule
 
 // Rules returns r's rules ready for many codes.
 func (r *Requirements) Rules() *RowRules {
-	rr := &RowRules{scopes: r.ClaimScopes, windows: r.windowMap(), refs: r.refs()}
+	rr := &RowRules{scopes: r.ClaimScopes, windows: r.windowMap(), refs: r.refs(), claims: r.Claims, allClaims: r.readsAllClaims()}
 	scoped := map[CodeRef]bool{}
 	for _, s := range r.ClaimScopes {
 		for _, c := range s.Rows {
@@ -357,6 +362,9 @@ type RowRules struct {
 	free    []CodeRef
 	refs    []CodeRef
 	windows map[CodeRef]Window
+	// claims are the sets whose claim ids are read, unless allClaims.
+	claims    []CodeRef
+	allClaims bool
 }
 
 // Rule returns the row rule of the normalised (system, code).
@@ -379,6 +387,13 @@ func (rr *RowRules) Rule(system, code string) RowRule {
 			rule.Always = true
 			break
 		}
+	}
+	rule.Claim = rr.allClaims
+	for _, c := range rr.claims {
+		if rule.Claim {
+			break
+		}
+		rule.Claim = c.Contains(system, code)
 	}
 	// The code's rows matter within the window of any set holding it
 	// (a code in no set is not needed: Always and On say so).

@@ -113,14 +113,14 @@ func TestClaimScopesMerge(t *testing.T) {
 		system, code string
 		want         RowRule
 	}{
-		{"CPT", "99213", RowRule{On: 1, Anchors: 2, Window: All}},
-		{"ICD10CM", "F329", RowRule{On: 2, Anchors: 1, Window: All}},
+		{"CPT", "99213", RowRule{On: 1, Anchors: 2, Window: All, Claim: true}},
+		{"ICD10CM", "F329", RowRule{On: 2, Anchors: 1, Window: All, Claim: true}},
 		{"LOINC", "44261-6", RowRule{Window: All}},
 	} {
 		assert.Equal(t, tc.want, r.Rule(tc.system, tc.code), tc.code)
 	}
 	both := merged(scoped, free)
-	assert.Equal(t, RowRule{Always: true, Anchors: 1, Window: All}, both.Rule("ICD10CM", "F329"))
+	assert.Equal(t, RowRule{Always: true, Anchors: 1, Window: All, Claim: true}, both.Rule("ICD10CM", "F329"))
 
 	ok, _ := both.Covers(r)
 	assert.True(t, ok, "data with every Depression row serves the scoped measure")

@@ -927,6 +927,11 @@ func (c *checker) call(n *ast.CallNode) compiled {
 			args[i].rows = narrowRows(args[i].rows, w)
 		}
 	}
+	if f.columns&ColumnClaimID != 0 {
+		for _, a := range args {
+			c.readClaims(a)
+		}
+	}
 	out := f.build(c, n, args)
 	if out.k == kEvents && out.rows == nil {
 		if f.rows == flowClaim {

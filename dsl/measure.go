@@ -46,6 +46,9 @@ type Measure struct {
 	// the others' anchors (see claimscope.go).
 	freeRefs   map[codeRef]bool
 	scopedRefs map[codeRef][]codeRef
+	// claimRefs are the code sets whose rows' claim ids some expression
+	// compares (see claimreads.go).
+	claimRefs map[codeRef]bool
 	// windowUses are the date bounds of each use of a code set;
 	// unwindowed the code sets some use reads at any date (see
 	// datewindow.go).

@@ -34,6 +34,11 @@ type Requirements struct {
 	// Windows are code sets among the above that the measures read only
 	// within a range of dates, sorted by window.
 	Windows []DateWindow
+	// Claims are the code sets among the above whose rows' claim ids the
+	// measures read (through sameClaim and onePerClaim); a loader may
+	// leave the claim id of any other row unset. Nil with ColumnClaimID
+	// set means every row's claim id.
+	Claims []CodeRef
 }
 
 // Requirements returns what the measure needs of the data over its
@@ -49,6 +54,9 @@ func (m *Measure) RequirementsFor(p metric.Period) Requirements {
 	}
 	r.setScopes(m.claimScopes())
 	r.setWindows(m.dateWindows(p))
+	if r.Columns&ColumnClaimID != 0 {
+		r.Claims = m.claimReads()
+	}
 	return r
 }
 
@@ -74,7 +82,7 @@ func RequirementsOver(p metric.Period, ms ...*Measure) Requirements {
 
 // Add merges o into r.
 func (r *Requirements) Add(o Requirements) {
-	scopes, windows := r.mergeScopes(&o), r.mergeWindows(&o)
+	scopes, windows, claims := r.mergeScopes(&o), r.mergeWindows(&o), r.mergeClaims(&o)
 	for _, v := range o.ValueSets {
 		if !slices.Contains(r.ValueSets, v) {
 			r.ValueSets = append(r.ValueSets, v)
@@ -93,6 +101,10 @@ func (r *Requirements) Add(o Requirements) {
 	r.Columns |= o.Columns
 	r.setScopes(scopes)
 	r.setWindows(windows)
+	r.Claims = nil
+	if claims != nil {
+		r.Claims = inOrder(r.refs(), claims)
+	}
 }
 
 // Needs reports whether an event with this normalised (system, code) can
@@ -126,6 +138,9 @@ func (r *Requirements) Covers(o Requirements) (bool, string) {
 		return false, "an events column"
 	}
 	if ok, missing := r.coversWindows(&o); !ok {
+		return false, missing
+	}
+	if ok, missing := r.coversClaims(&o); !ok {
 		return false, missing
 	}
 	return r.coversScopes(&o)

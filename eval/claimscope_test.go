@@ -207,8 +207,15 @@ groups:
 		"M4,2025-08-01,,POS,23,,,C7\n" + // kept: a procedure on C7
 		"M4,2025-08-01,,CPT,12001,,,C7\n" +
 		"M4,2025-08-01,,ICD10CM,F14.20,,,C7\n" // kept
-	type kept struct{ member, code string }
-	want := []kept{{"M1", "99283"}, {"M1", "F1020"}, {"M3", "99284"}, {"M3", "99213"}, {"M4", "F1320"}, {"M4", "23"}, {"M4", "12001"}, {"M4", "F1420"}}
+	// claim says whether the kept row holds its claim id: only the rows
+	// the measure compares claims of do (M3's office visit, read whole,
+	// does not; M3's ED visit has none).
+	type kept struct {
+		member, code string
+		claim        bool
+	}
+	want := []kept{{"M1", "99283", true}, {"M1", "F1020", true}, {"M3", "99284", false}, {"M3", "99213", false},
+		{"M4", "F1320", true}, {"M4", "23", true}, {"M4", "12001", true}, {"M4", "F1420", true}}
 	csvEvents, pqEvents, mem := writeEventsTwice(t, header+rows, 4)
 	members := filepath.Join(cohortDir, "members.csv")
 
@@ -217,7 +224,7 @@ groups:
 		var got []kept
 		for _, mb := range d.Members {
 			for _, e := range d.Events[mb.EventsStart:mb.EventsEnd] {
-				got = append(got, kept{mb.ID, d.Codes.Values[e.Code]})
+				got = append(got, kept{mb.ID, d.Codes.Values[e.Code], e.Claim != 0})
 			}
 		}
 		assert.ElementsMatch(t, want, got)

@@ -56,9 +56,11 @@ func WithStrict(strict bool) LoadOption {
 // WithRequirements loads only what the measures that made req need (see
 // dsl.RequirementsOf): event rows whose code is in none of their value sets
 // are counted in Data.Reconciliation as unneeded and not kept, and the
-// optional events columns they do not read are neither read nor checked.
-// This saves much of the time and memory of a load. The Data can then only
-// evaluate measures whose requirements req covers; Evaluate checks.
+// optional events columns they do not read are neither read nor checked;
+// a kept event's Claim is 0 unless the measures compare its code's claim
+// ids (dsl.Requirements.Claims). This saves much of the time and memory
+// of a load. The Data can then only evaluate measures whose requirements
+// req covers; Evaluate checks.
 func WithRequirements(req dsl.Requirements) LoadOption {
 	return func(c *loadConfig) { c.req = &req }
 }

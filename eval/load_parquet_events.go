@@ -166,7 +166,7 @@ func readLeaves(f *directFile, specs []colSpec, req *dsl.Requirements) []int {
 type eventRegistry struct {
 	mu    sync.Mutex
 	req   *dsl.Requirements
-	rules *dsl.RowRules // nil when rows are kept by neither date nor claim
+	rules *dsl.RowRules // nil when rows are kept by neither date nor claim and every claim id is read
 	// windowed is set when rows are kept by date, scoped when the first
 	// pass applies the claim scopes (see scopeDirect).
 	windowed, scoped bool
@@ -177,11 +177,13 @@ type eventRegistry struct {
 }
 
 // codeRule is how the measures read the rows of a code: the window of
-// dates they read it in and, when the first pass applies claim scopes,
-// the scopes it anchors and those it is read on only (dsl.RowRule).
+// dates they read it in, whether they read its claim ids and, when the
+// first pass applies claim scopes, the scopes it anchors and those it is
+// read on only (dsl.RowRule).
 type codeRule struct {
 	window      dsl.Window
 	anchors, on uint64
+	claim       bool
 }
 
 // code returns the id of (system, code), -1 when the measures loaded for
@@ -193,13 +195,18 @@ func (r *eventRegistry) code(system, code string) (int32, codeRule) {
 	for int(id) >= len(r.needed) {
 		k := r.codes.list[len(r.needed)]
 		needed, window := codeUse(r.req, r.rules, k[0], k[1])
-		use := codeRule{window: window}
-		if needed && r.scoped {
+		use := codeRule{window: window, claim: true}
+		if needed && r.rules != nil {
 			rule := r.rules.Rule(k[0], k[1])
-			use.anchors = rule.Anchors
-			if rule.Scoped() {
-				use.on = rule.On
+			use.claim = rule.Claim
+			if r.scoped {
+				use.anchors = rule.Anchors
+				if rule.Scoped() {
+					use.on = rule.On
+				}
 			}
+			// Scopes compare claims: their rows' claim ids are read.
+			use.claim = use.claim || use.anchors|use.on != 0
 		}
 		r.needed, r.uses = append(r.needed, needed), append(r.uses, use)
 	}
@@ -208,6 +215,10 @@ func (r *eventRegistry) code(system, code string) (int32, codeRule) {
 	}
 	return id, r.uses[id]
 }
+
+// readsClaim reports whether the claim ids of registry code id's kept
+// rows are read; complete once the first pass is done.
+func (r *eventRegistry) readsClaim(id int32) bool { return r.uses[id].claim }
 
 func (r *eventRegistry) source(s string) int32 {
 	r.mu.Lock()
@@ -221,21 +232,25 @@ func (r *eventRegistry) source(s string) int32 {
 // the second pass), code and source, and which rows were kept. That
 // is 8 bytes a kept row, where holding the whole event until the rows are
 // grouped by member would take 36 and, with the grouped copy, twice the
-// events' memory at the peak.
+// events' memory at the peak; 8 more for a row whose claim id the measures
+// read (a third of the kept rows of the shipped measures), which spares
+// the second pass decoding the claim column, the events' largest after
+// member_id: 0.4 s of the second pass's 0.9 at a million members.
 type groupKeys struct {
 	member []int32
 	code   keyCodes
 	source []int16 // registry source, -1 null; nil when not read
 	kept   []uint64
-	// anchors are the kept rows that anchor a claim scope, and
-	// scopedClaims the claim of each kept row read only on such claims,
-	// in row order, while the first pass applies the scopes.
-	anchors      []anchorRow
-	scopedClaims []uint64
-	unneeded     int64
-	outside      int64
-	unknown      unknownIDs
-	err          error
+	// anchors are the kept rows that anchor a claim scope, while the
+	// first pass applies the scopes; claims the claim key (0 for none) of
+	// each kept row whose code's claim ids the measures read, in row
+	// order: the second pass does not read the claim column.
+	anchors  []anchorRow
+	claims   []uint64
+	unneeded int64
+	outside  int64
+	unknown  unknownIDs
+	err      error
 }
 
 // keyCodes are the registry codes of a row group's kept rows: two bytes a
@@ -343,7 +358,7 @@ func scanDirectEvents(ctx context.Context, files []*directFile, members *keyTabl
 	if cfg.req != nil {
 		de.reg.windowed = len(cfg.req.Windows) > 0
 		de.reg.scoped = scope && len(cfg.req.ClaimScopes) > 0
-		if de.reg.windowed || de.reg.scoped {
+		if de.reg.scoped || needsRules(cfg.req) {
 			de.reg.rules = cfg.req.Rules()
 		}
 	}
@@ -484,7 +499,7 @@ type eventWorker struct {
 	keptMember, keptCode []int32
 	keptSource           []int16
 	keptAnchors          []anchorRow
-	keptScoped           []uint64
+	keptClaims           []uint64
 	keptRows             []int32
 
 	texts  chunkStream[parquet.ByteArray]
@@ -625,10 +640,7 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 	datesChecked := func(rg *file.RowGroupReader, s int) bool {
 		return s == eDate && !windowed && noNulls(rg, f.layout[eDate])
 	}
-	keyCols := []int{eMember, eDate, eSystem, eCode, eSource}
-	if w.reg.scoped {
-		keyCols = append(keyCols, eClaim)
-	}
+	keyCols := []int{eMember, eDate, eSystem, eCode, eSource, eClaim}
 	cols, err := w.columns(f, g, datesChecked, keyCols...)
 	defer cols.close()
 	if err != nil {
@@ -641,8 +653,8 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 	// entries), they left garbage four times as large as themselves, 350
 	// MB for the scoped claims at a million members.
 	member, code, source := w.keptMember[:0], w.keptCode[:0], w.keptSource[:0]
-	anchors, scoped := w.keptAnchors[:0], w.keptScoped[:0]
-	readSource := cols.has(eSource)
+	anchors, claims := w.keptAnchors[:0], w.keptClaims[:0]
+	readSource, readClaim := cols.has(eSource), cols.has(eClaim)
 	for lo := 0; lo < n; lo += directRows {
 		if err := ctx.Err(); err != nil {
 			return groupKeys{err: err}
@@ -660,8 +672,8 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 			row := f.groupFirst[g] + int64(lo+bad.row)
 			return groupKeys{err: &DataError{File: f.path, Table: tEvents.String(), Column: eventSpecs[bad.spec].name, Row: row, RowGroup: g, Msg: bad.msg}}
 		}
-		if w.reg.scoped {
-			if err := w.decodeScopeClaims(cols.texts[eClaim], m); err != nil {
+		if readClaim {
+			if err := w.decodeClaims(cols.texts[eClaim], m); err != nil {
 				return groupKeys{err: invalidParquet(f, g, err)}
 			}
 		}
@@ -687,14 +699,11 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 			}
 			member = append(member, mi)
 			code = append(code, c)
-			if w.reg.scoped {
-				use := &w.uses[c]
+			if use := &w.uses[c]; use.claim && readClaim {
 				if use.anchors != 0 && w.claim[k] != 0 {
 					anchors = append(anchors, anchorRow{member: mi, claim: w.claim[k], mask: use.anchors})
 				}
-				if use.on != 0 {
-					scoped = append(scoped, w.claim[k])
-				}
+				claims = append(claims, w.claim[k])
 			}
 			if readSource {
 				source = append(source, w.source[k])
@@ -710,18 +719,18 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 	if len(anchors) > 0 {
 		res.anchors = slices.Clone(anchors)
 	}
-	if len(scoped) > 0 {
-		res.scopedClaims = slices.Clone(scoped)
+	if len(claims) > 0 {
+		res.claims = slices.Clone(claims)
 	}
 	w.keptMember, w.keptCode, w.keptSource = member, code, source
-	w.keptAnchors, w.keptScoped = anchors, scoped
+	w.keptAnchors, w.keptClaims = anchors, claims
 	return res
 }
 
-// decodeScopeClaims fills the window's claim column with the claim keys
-// of the rows the first pass keeps whose code anchors a claim scope or
-// is read only on one (0 for the others, and for rows without a claim).
-func (w *eventWorker) decodeScopeClaims(col pageReader[parquet.ByteArray], m int) error {
+// decodeClaims fills the window's claim column with the claim keys of
+// the rows the first pass keeps whose claim ids the measures read (0 for
+// the others, and for rows without a claim).
+func (w *eventWorker) decodeClaims(col pageReader[parquet.ByteArray], m int) error {
 	fill(w.claim, 0)
 	if col == nil {
 		return nil
@@ -734,7 +743,7 @@ func (w *eventWorker) decodeScopeClaims(col pageReader[parquet.ByteArray], m int
 			}
 			r := lo + k
 			if c := w.code[r]; c >= 0 && w.member[r] >= 0 {
-				if use := &w.uses[c]; use.anchors|use.on != 0 {
+				if w.uses[c].claim {
 					v := vals[j]
 					w.claim[r] = dsl.ClaimKey(unsafe.String(unsafe.SliceData(v), len(v)))
 				}
@@ -781,16 +790,19 @@ func (de *directEvents) scopeDirect(ctx context.Context) error {
 		gk := &de.groups[k]
 		codes, sources := make([]bool, len(uses)), make([]bool, len(de.reg.sources.s))
 		droppedCode[k], droppedSource[k] = codes, sources
-		kept, s := 0, 0
+		kept, s, keptClaims := 0, 0, 0
 		j := 0
 		for wi, word := range gk.kept {
 			for word != 0 {
 				b := bits.TrailingZeros64(word)
 				word &= word - 1
-				keep := true
-				if on := uses[gk.code.at(j)].on; on != 0 {
-					claim := gk.scopedClaims[s]
+				keep, hasClaim := true, uses[gk.code.at(j)].claim && gk.claims != nil
+				var claim uint64
+				if hasClaim {
+					claim = gk.claims[s]
 					s++
+				}
+				if on := uses[gk.code.at(j)].on; on != 0 {
 					keep = claim != 0 && anchors.mask(gk.member[j], claim)&on != 0
 				}
 				if keep {
@@ -798,6 +810,10 @@ func (de *directEvents) scopeDirect(ctx context.Context) error {
 					gk.code.move(kept, j)
 					if gk.source != nil {
 						gk.source[kept] = gk.source[j]
+					}
+					if hasClaim {
+						gk.claims[keptClaims] = claim
+						keptClaims++
 					}
 					kept++
 				} else {
@@ -818,7 +834,9 @@ func (de *directEvents) scopeDirect(ctx context.Context) error {
 		if gk.source != nil {
 			gk.source = slices.Clone(gk.source[:kept])
 		}
-		gk.scopedClaims = nil
+		if gk.claims != nil {
+			gk.claims = slices.Clone(gk.claims[:keptClaims])
+		}
 		dropped.Add(int64(j - kept))
 		return nil
 	})
@@ -890,20 +908,21 @@ const fillBatch = 64
 // keys.
 func (w *eventWorker) fillGroup(ctx context.Context, f *directFile, g int, keys *groupKeys, out []Event, codeID []CodeID, sourceID []int16) (err error) {
 	defer recoverDecode(f, g, &err)
-	cols, err := w.columns(f, g, nil, eDate, eEnd, eValue, eClaim)
+	cols, err := w.columns(f, g, nil, eDate, eEnd, eValue)
 	defer cols.close()
 	if err != nil {
 		return invalidParquet(f, g, err)
 	}
 	n := int(f.groupRows[g])
-	j := 0 // kept rows so far
+	j := 0  // kept rows so far
+	ci := 0 // their claims so far
 	for lo := 0; lo < n; lo += directRows {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		m := min(directRows, n-lo)
 		w.resize(m)
-		if err := w.decodeValues(cols, m, keys.kept, lo); err != nil {
+		if err := w.decodeValues(cols, m); err != nil {
 			return invalidParquet(f, g, err)
 		}
 		// The window's kept rows go to places all over out. Reading the
@@ -939,7 +958,12 @@ func (w *eventWorker) fillGroup(ctx context.Context, f *directFile, g int, keys 
 				w.touched += uint32(out[p].Date)
 			}
 			for i, k := range batch {
-				e := Event{Date: w.date[k], End: w.end[k], Code: codeID[keys.code.at(j+i)], Source: -1, Claim: w.claim[k], Value: w.value[k]}
+				c := keys.code.at(j + i)
+				e := Event{Date: w.date[k], End: w.end[k], Code: codeID[c], Source: -1, Value: w.value[k]}
+				if keys.claims != nil && w.reg.readsClaim(c) {
+					e.Claim = keys.claims[ci]
+					ci++
+				}
 				if keys.source != nil && keys.source[j+i] >= 0 {
 					e.Source = sourceID[keys.source[j+i]]
 				}
@@ -1147,11 +1171,9 @@ func (w *eventWorker) decodeKeys(ch *eventChunks, m int, bad *rowError) error {
 	return nil
 }
 
-// decodeValues fills the window's date, end, value and claim columns with
-// the next m rows of each column chunk. Claim ids are hashed only for the
-// rows kept, bits of kept from row lo of the group on.
-func (w *eventWorker) decodeValues(ch *eventChunks, m int, kept []uint64, lo int) error {
-	base := lo
+// decodeValues fills the window's date, end and value columns with the
+// next m rows of each column chunk.
+func (w *eventWorker) decodeValues(ch *eventChunks, m int) error {
 	err := w.ints.readPages(ch.dates[eDate], m, func(lo int, vals []int32, null func(int) bool) {
 		for k, v := range vals {
 			w.date[lo+k] = metric.Date(v)
@@ -1180,26 +1202,6 @@ func (w *eventWorker) decodeValues(ch *eventChunks, m int, kept []uint64, lo int
 			if null(k) {
 				w.value[lo+k] = math.NaN()
 			}
-		}
-	}); err != nil {
-		return err
-	}
-	if !ch.has(eClaim) {
-		fill(w.claim, 0)
-	} else if err := w.texts.densePages(ch.texts[eClaim], m, func(lo, n int, vals []parquet.ByteArray, defs []int16, maxDef int16) {
-		// Most rows have a claim: read densely, with no spreading.
-		j := 0
-		for k := range n {
-			r := lo + k
-			w.claim[r] = 0
-			if maxDef > 0 && defs[k] < maxDef {
-				continue
-			}
-			if g := base + r; kept[g/64]&(1<<(g%64)) != 0 {
-				v := vals[j]
-				w.claim[r] = dsl.ClaimKey(unsafe.String(unsafe.SliceData(v), len(v)))
-			}
-			j++
 		}
 	}); err != nil {
 		return err

@@ -819,14 +819,16 @@ type eventPart struct {
 	// the windows the measures read their code in.
 	needed   []int8 // per local code: 0 not yet known, 1 needed, 2 not
 	windows  []dsl.Window
-	rules    *dsl.RowRules // of req, made on first need when it has windows
+	claims   []bool        // per local code: whether its claim ids are read
+	rules    *dsl.RowRules // of req, made on first need (see needsRules)
 	unneeded int64
 	outside  int64
 }
 
 // codeUse says whether rows of the normalised (system, code) can matter
 // to the measures req is for (nil: any measure) and within which dates;
-// rules are req's (req.Rules()), nil when it has no windows.
+// rules are req's (req.Rules()), nil when it has no windows and every
+// claim id is read.
 func codeUse(req *dsl.Requirements, rules *dsl.RowRules, system, code string) (bool, dsl.Window) {
 	if req != nil && !req.Needs(system, code) {
 		return false, dsl.All
@@ -835,6 +837,12 @@ func codeUse(req *dsl.Requirements, rules *dsl.RowRules, system, code string) (b
 		return true, dsl.All
 	}
 	return true, rules.Rule(system, code).Window
+}
+
+// needsRules reports whether a loader for req needs its row rules: for
+// date windows, or for the codes whose claim ids are read.
+func needsRules(req *dsl.Requirements) bool {
+	return req != nil && (len(req.Windows) > 0 || req.Claims != nil)
 }
 
 // requiredKey is requiredText of a key column of events, whose value
@@ -858,9 +866,10 @@ func (p *eventPart) needs(c int32, d metric.Date) bool {
 	for int(c) >= len(p.needed) {
 		p.needed = append(p.needed, 0)
 		p.windows = append(p.windows, dsl.All)
+		p.claims = append(p.claims, true)
 	}
 	if p.needed[c] == 0 {
-		if p.rules == nil && len(p.req.Windows) > 0 {
+		if p.rules == nil && needsRules(p.req) {
 			p.rules = p.req.Rules()
 		}
 		k := p.codes.list[c]
@@ -868,6 +877,9 @@ func (p *eventPart) needs(c int32, d metric.Date) bool {
 		p.needed[c], p.windows[c] = 2, window
 		if needed {
 			p.needed[c] = 1
+			if p.rules != nil {
+				p.claims[c] = p.rules.Rule(k[0], k[1]).Claim
+			}
 		}
 	}
 	switch {
@@ -946,7 +958,7 @@ func (p *eventPart) add(b *batch) error {
 			}
 			e.Source = int16(src)
 		}
-		if s, ok := claim.text(i); ok {
+		if s, ok := claim.text(i); ok && (p.req == nil || p.claims[c]) {
 			e.Claim = dsl.ClaimKey(s)
 		}
 		p.member.add(m)
