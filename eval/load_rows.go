@@ -245,7 +245,12 @@ func (p *partBase) optionalDate(c dateCol, b *batch, i, s int) (metric.Date, err
 	if err != nil {
 		return 0, p.err(b.first+int64(i), p.specs[s].name, "%v", err)
 	}
-	if msg := dateCheck(p.specs[s].name)(d); ok && msg != "" {
+	if !ok {
+		// Null (NoDate) is no date to check: checked, it got a message
+		// formatted only to be dropped, once per null end date.
+		return d, nil
+	}
+	if msg := dateCheck(p.specs[s].name)(d); msg != "" {
 		return 0, p.err(b.first+int64(i), p.specs[s].name, "%s", msg)
 	}
 	return d, nil
