@@ -280,7 +280,22 @@ func (c *checker) memoize(d *define) compiled {
 	case kString:
 		out.s = memo(idx, ep, fn.s, func(r *Runner) []string { return r.strs })
 	case kEvents:
-		out.e = memo(idx, ep, fn.e, func(r *Runner) []evset { return r.evs })
+		// Most members have no events of most code sets, and an Events
+		// value holds only rows of the code sets its row items name: when
+		// the member has none of them, the define is empty without
+		// running its chain of filters and unions (7% of the shipped
+		// measures' evaluation).
+		f := fn.e
+		if probe, ok := c.emptyProbe(fn.rows); ok {
+			inner := f
+			f = func(r *Runner) evset {
+				if len(probe(r)) == 0 {
+					return nil
+				}
+				return inner(r)
+			}
+		}
+		out.e = memo(idx, ep, f, func(r *Runner) []evset { return r.evs })
 	case kList:
 		out.l = memo(idx, ep, fn.l, func(r *Runner) [][]string { return r.lists })
 	}
@@ -1125,4 +1140,22 @@ func (c *checker) ageBands(args []ast.Node) ([][2]int64, []string, bool) {
 		labels = append(labels, s)
 	}
 	return bands, labels, true
+}
+
+// emptyProbe returns the union of the code sets that rows come from, when
+// the rows name every set they can come from (no rows of unknown origin or
+// of the current episode): a value with these rows is empty whenever the
+// union is.
+func (c *checker) emptyProbe(rows []rowItem) (func(*Runner) evset, bool) {
+	var refs []codeRef
+	for _, it := range rows {
+		if it.ref == unknownRef || it.ref == episodeRef {
+			return nil, false
+		}
+		refs = append(refs, it.ref)
+	}
+	if len(refs) == 0 {
+		return nil, false
+	}
+	return c.codeSet(refs).e, true
 }

@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -127,4 +128,33 @@ func TestClaimScopesMerge(t *testing.T) {
 	ok, missing := r.Covers(both)
 	assert.False(t, ok)
 	assert.Equal(t, "the rows of value set Depression outside its claim scope", missing)
+}
+
+// TestEmptyProbe checks which Events defines skip their expression for a
+// member with no events of the code sets their rows can come from.
+func TestEmptyProbe(t *testing.T) {
+	for _, tc := range []struct {
+		name, define string
+		probed       bool
+	}{
+		{"a filtered code set", `between(events("Visit"), period_start, period_end)`, true},
+		{"a union with sameClaim", `union(events("Visit"), sameClaim(events("PHQ9"), events("Depression")))`, true},
+		{"both branches of a condition", `'period_start > 0 ? onePerDay(events("Visit")) : code("ICD10CM", "F32.9")'`, true},
+		{"except keeps the first argument's rows", `except(events("Visit"), events("PHQ9"))`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := measureWith(t, "  v: "+tc.define+"\n  n: exists(v)")
+			i := slices.IndexFunc(m.defines, func(d *define) bool { return d.name == "v" })
+			require.GreaterOrEqual(t, i, 0)
+			_, ok := (&checker{m: m}).emptyProbe(m.defines[i].fn.rows)
+			assert.Equal(t, tc.probed, ok)
+		})
+	}
+	// Rows of unknown origin or of the current episode name no code set.
+	_, ok := (&checker{}).emptyProbe([]rowItem{{ref: codeRef{i: 0}}, {ref: unknownRef}})
+	assert.False(t, ok)
+	_, ok = (&checker{}).emptyProbe([]rowItem{{ref: episodeRef}})
+	assert.False(t, ok)
+	_, ok = (&checker{}).emptyProbe(nil)
+	assert.False(t, ok)
 }
