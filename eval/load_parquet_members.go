@@ -351,15 +351,15 @@ func (r *memberReader) decodeA(cols [mDisability + 1]file.ColumnChunkReader, win
 }
 
 // decodeB decodes the race lists, the flags and the attributes of win,
-// the next rows of a row group; race values go to the part's raceVals in
-// row order.
+// the next rows of a row group; each row's race list goes to the part
+// (endRaces) in row order.
 func (r *memberReader) decodeB(cols [mDisability + 1]file.ColumnChunkReader, extras []file.ColumnChunkReader, win []memberRow) error {
 	p, st := r.part, &r.b
 	m := len(win)
 	{
 		if cols[mRace] == nil {
 			for range m {
-				p.raceEnd = append(p.raceEnd, len(p.raceVals))
+				p.endRaces()
 			}
 		} else {
 			err := st.lists.read(cols[mRace], m, func(row int, items []parquet.ByteArray, null bool) {
@@ -370,7 +370,7 @@ func (r *memberReader) decodeB(cols [mDisability + 1]file.ColumnChunkReader, ext
 						p.raceVals = append(p.raceVals, race)
 					}
 				}
-				p.raceEnd = append(p.raceEnd, len(p.raceVals))
+				p.endRaces()
 			})
 			if err != nil {
 				return err

@@ -726,3 +726,25 @@ func TestLoadCanceled(t *testing.T) {
 	_, err := LoadDir(ctx, cohortDir)
 	assert.ErrorIs(t, err, context.Canceled)
 }
+
+// TestMembersShareRaceLists checks that members with the same race list,
+// in any format, share one slice of it (read from the cache in
+// evaluation), keep their own order, and that no list leaks into another.
+func TestMembersShareRaceLists(t *testing.T) {
+	const members = "member_id,birth_date,death_date,sex,race,ethnicity,language,interpreter_needed,disability\n" +
+		"M3,2000-01-01,,F,white;asian,,,,\n" +
+		"M1,2000-01-01,,F,White; Asian,,,,\n" + // the same list once normalised
+		"M2,2000-01-01,,F,asian;white,,,,\n" + // another order, another list
+		"M4,2000-01-01,,F,,,,,\n" +
+		"M5,2000-01-01,,F,white,,,,\n"
+	d, err := loadCSV(context.Background(), members, "member_id,start_date,end_date,benefits\n", "member_id,date,system,code\n")
+	require.NoError(t, err)
+	want := [][]string{{"white", "asian"}, {"asian", "white"}, {"white", "asian"}, nil, {"white"}}
+	require.Len(t, d.Members, len(want))
+	for i, m := range d.Members {
+		assert.Equal(t, want[i], m.Race, m.ID)
+		assert.Equal(t, len(m.Race), cap(m.Race), "%s: an append to one member's races must not write another's", m.ID)
+	}
+	assert.Same(t, &d.Members[0].Race[0], &d.Members[2].Race[0], "M1 and M3 share their list")
+	assert.NotSame(t, &d.Members[0].Race[0], &d.Members[1].Race[0])
+}
