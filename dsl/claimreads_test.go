@@ -83,3 +83,14 @@ func TestClaimReadsRulesAndMerge(t *testing.T) {
 	assert.False(t, ok)
 	assert.Equal(t, "the claim ids of value set PHQ9", missing)
 }
+
+func TestClaimReadsCoverScopes(t *testing.T) {
+	// Claims made by hand without the scoped sets: the scopes still
+	// compare claims, so their rows and anchors keep their claim ids.
+	r := measureWith(t, `  n: exists(sameClaim(events("Visit"), events("Depression")))`).Requirements()
+	r.Claims = []CodeRef{{Code: [2]string{"LOINC", "44261-6"}}}
+	assert.True(t, r.Rule("CPT", "99213").Claim, "a scoped set")
+	assert.True(t, r.Rule("ICD10CM", "F329").Claim, "an anchor")
+	assert.True(t, r.Rule("LOINC", "44261-6").Claim, "listed")
+	assert.False(t, r.Rule("CPT", "00000").Claim)
+}

@@ -326,8 +326,9 @@ type RowRule struct {
 	Always      bool
 	On, Anchors uint64
 	Window      Window
-	// Claim is set when the measures read the row's claim id
-	// (Requirements.Claims); a loader may leave it unset otherwise.
+	// Claim is set when the measures read the row's claim id: its code
+	// is in Requirements.Claims or in a claim scope. A loader may leave
+	// the claim id of any other row unset.
 	Claim bool
 }
 
@@ -388,7 +389,9 @@ func (rr *RowRules) Rule(system, code string) RowRule {
 			break
 		}
 	}
-	rule.Claim = rr.allClaims
+	// Scopes compare claims, so their rows' and anchors' claim ids are
+	// read, even in Requirements made by hand whose Claims leave them out.
+	rule.Claim = rr.allClaims || rule.On|rule.Anchors != 0
 	for _, c := range rr.claims {
 		if rule.Claim {
 			break

@@ -205,8 +205,6 @@ func (r *eventRegistry) code(system, code string) (int32, codeRule) {
 					use.on = rule.On
 				}
 			}
-			// Scopes compare claims: their rows' claim ids are read.
-			use.claim = use.claim || use.anchors|use.on != 0
 		}
 		r.needed, r.uses = append(r.needed, needed), append(r.uses, use)
 	}
