@@ -650,6 +650,10 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 	// grown by appending (by a quarter at a time, past a few hundred
 	// entries), they left garbage four times as large as themselves, 350
 	// MB for the scoped claims at a million members.
+	// Reserved for every row of the group (the footer's count, bounded),
+	// so that the first group of each worker does not grow them by
+	// copying: untouched, the reserve takes no memory.
+	w.reserveKept(min(n, maxReserve))
 	member, code, source := w.keptMember[:0], w.keptCode[:0], w.keptSource[:0]
 	anchors, claims := w.keptAnchors[:0], w.keptClaims[:0]
 	readSource, readClaim := cols.has(eSource), cols.has(eClaim)
@@ -723,6 +727,15 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 	w.keptMember, w.keptCode, w.keptSource = member, code, source
 	w.keptAnchors, w.keptClaims = anchors, claims
 	return res
+}
+
+// reserveKept gives the worker's kept-row scratch room for n rows.
+func (w *eventWorker) reserveKept(n int) {
+	if cap(w.keptMember) < n {
+		w.keptMember = make([]int32, 0, n)
+		w.keptCode = make([]int32, 0, n)
+		w.keptClaims = make([]uint64, 0, n)
+	}
 }
 
 // decodeClaims fills the window's claim column with the claim keys of
