@@ -645,14 +645,14 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 		return groupKeys{err: invalidParquet(f, g, err)}
 	}
 	n := int(f.groupRows[g])
-	// The kept rows' keys, anchors and scoped claims collect in the
-	// worker's scratch and are copied out once at the end, at their size:
-	// grown by appending (by a quarter at a time, past a few hundred
-	// entries), they left garbage four times as large as themselves, 350
-	// MB for the scoped claims at a million members.
-	// Reserved for every row of the group (the footer's count, bounded),
-	// so that the first group of each worker does not grow them by
-	// copying: untouched, the reserve takes no memory.
+	// The kept rows' keys, anchors and claims collect in the worker's
+	// scratch and are copied out once at the end, at their size: grown by
+	// appending (by a quarter at a time, past a few hundred entries), they
+	// left garbage four times as large as themselves, 350 MB for the
+	// scoped claims at a million members. The scratch is reserved for
+	// every row of the group (the footer's count, bounded), so that a
+	// worker's first group does not grow it by copying either; untouched,
+	// a reserve takes no memory.
 	w.reserveKept(min(n, maxReserve))
 	member, code, source := w.keptMember[:0], w.keptCode[:0], w.keptSource[:0]
 	anchors, claims := w.keptAnchors[:0], w.keptClaims[:0]
