@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
@@ -147,6 +148,13 @@ type checker struct {
 	node *yaml.Node
 	path string
 	text string
+
+	// envCfg holds the last expression environment, made when envKey
+	// (the defines compiled and typed so far) was as now: it changes only
+	// as defines compile, and making it was a third of what compiling a
+	// measure allocated.
+	envKey [2]int
+	envCfg *conf.Config
 }
 
 // episodeNames are the current episode of an episode measure: the
@@ -477,9 +485,13 @@ var errStub = errors.New("caremetrics expressions are not run by the expr VM")
 
 func stub(...any) (any, error) { return nil, errStub }
 
-func (c *checker) config() *conf.Config {
+// exprTables are the builtins and functions of every expression's
+// configuration, made once: made for each expression, they were half of
+// what compiling the shipped measures allocated. expr only reads them
+// while it checks an expression, so the compilers of several measures
+// share them.
+var exprTables = sync.OnceValue(func() *conf.Config {
 	cfg := conf.CreateNew()
-	cfg.Optimize = false
 	expr.DisableAllBuiltins()(cfg)
 	for _, name := range predicateBuiltins {
 		expr.EnableBuiltin(name)(cfg)
@@ -487,10 +499,35 @@ func (c *checker) config() *conf.Config {
 	for name, f := range functions {
 		expr.Function(name, stub, f.sig)(cfg)
 	}
-	cfg.WithEnv(c.env())
-	cfg.Strict = true
-	cfg.MaxNodes = uint(c.m.limits.MaxNodes)
-	cfg.Visitors = append(cfg.Visitors, typedFilter{})
+	return cfg
+})
+
+func (c *checker) config() *conf.Config {
+	tables := exprTables()
+	cfg := &conf.Config{
+		ShortCircuit: tables.ShortCircuit,
+		ConstFns:     tables.ConstFns,
+		Functions:    tables.Functions,
+		Builtins:     tables.Builtins,
+		Disabled:     tables.Disabled,
+		Strict:       true,
+		MaxNodes:     uint(c.m.limits.MaxNodes),
+		Visitors:     []ast.Visitor{typedFilter{}},
+	}
+	var key [2]int
+	for _, d := range c.m.defines {
+		if d.done {
+			key[0]++
+			if d.typ != kInvalid {
+				key[1]++
+			}
+		}
+	}
+	if c.envCfg == nil || c.envKey != key {
+		c.envCfg, c.envKey = &conf.Config{}, key
+		c.envCfg.WithEnv(c.env())
+	}
+	cfg.EnvObject, cfg.Env = c.envCfg.EnvObject, c.envCfg.Env
 	return cfg
 }
 
