@@ -275,9 +275,9 @@ func (r *memberReader) decodeA(cols [mDisability + 1]file.ColumnChunkReader, win
 	p, st := r.part, &r.a
 	m := len(win)
 	{
-		err := st.texts.read(cols[mID], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+		err := st.texts.read(cols[mID], m, func(lo int, vals []parquet.ByteArray, null nulls) {
 			for k, v := range vals {
-				if null(k) || blank(v) {
+				if null.at(k) || blank(v) {
 					bad.note(lo+k, mID, nullMsg)
 					continue
 				}
@@ -306,10 +306,10 @@ func (r *memberReader) decodeA(cols [mDisability + 1]file.ColumnChunkReader, win
 				}
 				continue
 			}
-			err := st.ints.read(cols[d.spec], m, func(lo int, vals []int32, null func(int) bool) {
+			err := st.ints.read(cols[d.spec], m, func(lo int, vals []int32, null nulls) {
 				for k, v := range vals {
 					day := metric.Date(v)
-					if null(k) {
+					if null.at(k) {
 						day = metric.NoDate
 						if d.required {
 							bad.note(lo+k, d.spec, nullMsg)
@@ -335,9 +335,9 @@ func (r *memberReader) decodeA(cols [mDisability + 1]file.ColumnChunkReader, win
 			if cols[t.spec] == nil {
 				continue
 			}
-			err := st.texts.read(cols[t.spec], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+			err := st.texts.read(cols[t.spec], m, func(lo int, vals []parquet.ByteArray, null nulls) {
 				for k, v := range vals {
-					if !null(k) {
+					if !null.at(k) {
 						t.set(&win[lo+k], p.texts.id(unsafe.String(unsafe.SliceData(v), len(v))))
 					}
 				}
@@ -386,10 +386,10 @@ func (r *memberReader) decodeB(cols [mDisability + 1]file.ColumnChunkReader, ext
 			if cols[b.spec] == nil {
 				continue
 			}
-			err := st.bools.read(cols[b.spec], m, func(lo int, vals []bool, null func(int) bool) {
+			err := st.bools.read(cols[b.spec], m, func(lo int, vals []bool, null nulls) {
 				for k, v := range vals {
 					t := False
-					if null(k) {
+					if null.at(k) {
 						t = Null
 					} else if v {
 						t = True
@@ -416,45 +416,45 @@ func (r *memberReader) decodeAttr(cr file.ColumnChunkReader, a *Attribute, m int
 	st := &r.b
 	switch a.Kind {
 	case AttrString:
-		return st.texts.read(cr, m, func(_ int, vals []parquet.ByteArray, null func(int) bool) {
+		return st.texts.read(cr, m, func(_ int, vals []parquet.ByteArray, null nulls) {
 			for k, v := range vals {
 				s := ""
-				if !null(k) {
+				if !null.at(k) {
 					s = unsafe.String(unsafe.SliceData(v), len(v))
 				}
 				a.Strings = append(a.Strings, r.attrStrs.get(s))
 			}
 		})
 	case AttrDate:
-		return st.ints.read(cr, m, func(_ int, vals []int32, null func(int) bool) {
+		return st.ints.read(cr, m, func(_ int, vals []int32, null nulls) {
 			for k, v := range vals {
 				d := metric.Date(v)
-				if null(k) {
+				if null.at(k) {
 					d = metric.NoDate
 				}
 				a.Dates = append(a.Dates, d)
 			}
 		})
 	case AttrBool:
-		return st.bools.read(cr, m, func(_ int, vals []bool, null func(int) bool) {
+		return st.bools.read(cr, m, func(_ int, vals []bool, null nulls) {
 			for k, v := range vals {
-				a.Bools = append(a.Bools, v && !null(k))
+				a.Bools = append(a.Bools, v && !null.at(k))
 			}
 		})
 	case AttrInt:
 		if cr.Type() == parquet.Types.Int32 {
-			return st.ints.read(cr, m, func(_ int, vals []int32, null func(int) bool) {
+			return st.ints.read(cr, m, func(_ int, vals []int32, null nulls) {
 				for k, v := range vals {
-					if null(k) {
+					if null.at(k) {
 						v = 0
 					}
 					a.Ints = append(a.Ints, int64(v))
 				}
 			})
 		}
-		return st.longs.read(cr, m, func(_ int, vals []int64, null func(int) bool) {
+		return st.longs.read(cr, m, func(_ int, vals []int64, null nulls) {
 			for k, v := range vals {
-				if null(k) {
+				if null.at(k) {
 					v = 0
 				}
 				a.Ints = append(a.Ints, v)
@@ -462,19 +462,19 @@ func (r *memberReader) decodeAttr(cr file.ColumnChunkReader, a *Attribute, m int
 		})
 	default: // AttrFloat
 		if cr.Type() == parquet.Types.Float {
-			return st.singles.read(cr, m, func(_ int, vals []float32, null func(int) bool) {
+			return st.singles.read(cr, m, func(_ int, vals []float32, null nulls) {
 				for k, v := range vals {
 					f := float64(v)
-					if null(k) {
+					if null.at(k) {
 						f = math.NaN()
 					}
 					a.Floats = append(a.Floats, f)
 				}
 			})
 		}
-		return st.floats.read(cr, m, func(_ int, vals []float64, null func(int) bool) {
+		return st.floats.read(cr, m, func(_ int, vals []float64, null nulls) {
 			for k, v := range vals {
-				if null(k) {
+				if null.at(k) {
 					v = math.NaN()
 				}
 				a.Floats = append(a.Floats, v)

@@ -271,11 +271,11 @@ func (w *spanWorker) readGroup(ctx context.Context, f *directFile, g int) (_ *sp
 // cells) and the ids of unknown members, in row order, in unknown.
 func (w *spanWorker) decode(cols [sPlan + 1]file.ColumnChunkReader, member pageReader[parquet.ByteArray], dates [sEnd + 1]pageReader[int32], m int, bad *rowError, unknown *[]string) error {
 	const nullMsg = "null value in required column"
-	err := w.texts.readPages(member, m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+	err := w.texts.readPages(member, m, func(lo int, vals []parquet.ByteArray, null nulls) {
 		sel := w.sel[:0]
 		for k, v := range vals {
 			w.member[lo+k] = -1
-			if null(k) || blank(v) {
+			if null.at(k) || blank(v) {
 				bad.note(lo+k, sMember, nullMsg)
 				continue
 			}
@@ -299,9 +299,9 @@ func (w *spanWorker) decode(cols [sPlan + 1]file.ColumnChunkReader, member pageR
 		spec int
 		out  []metric.Date
 	}{{sStart, w.start}, {sEnd, w.end}} {
-		err := w.ints.readPages(dates[d.spec], m, func(lo int, vals []int32, null func(int) bool) {
+		err := w.ints.readPages(dates[d.spec], m, func(lo int, vals []int32, null nulls) {
 			for k, v := range vals {
-				if null(k) {
+				if null.at(k) {
 					bad.note(lo+k, d.spec, nullMsg)
 				} else if msg := dateCheck(spanSpecs[d.spec].name)(metric.Date(v)); msg != "" {
 					bad.note(lo+k, d.spec, msg)
@@ -352,10 +352,10 @@ func (w *spanWorker) decode(cols [sPlan + 1]file.ColumnChunkReader, member pageR
 		fill(w.plan, -1)
 		return nil
 	}
-	return w.texts.read(cols[sPlan], m, func(lo int, vals []parquet.ByteArray, null func(int) bool) {
+	return w.texts.read(cols[sPlan], m, func(lo int, vals []parquet.ByteArray, null nulls) {
 		for k, v := range vals {
 			w.plan[lo+k] = -1
-			if null(k) {
+			if null.at(k) {
 				continue
 			}
 			i, ok := w.planIDs.get(0, v)

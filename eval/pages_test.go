@@ -27,9 +27,9 @@ func textCells(t *testing.T, r pageReader[parquet.ByteArray], m int) []string {
 	var s chunkStream[parquet.ByteArray]
 	out := make([]string, 0, m)
 	for lo := 0; lo < m; lo += directRows {
-		err := s.readPages(r, min(directRows, m-lo), func(_ int, vals []parquet.ByteArray, null func(int) bool) {
+		err := s.readPages(r, min(directRows, m-lo), func(_ int, vals []parquet.ByteArray, null nulls) {
 			for k, v := range vals {
-				if null(k) {
+				if null.at(k) {
 					out = append(out, "<null>")
 				} else {
 					out = append(out, string(v))
@@ -143,9 +143,9 @@ func numberCells[T int32 | float64](t *testing.T, r pageReader[T], m int) []stri
 	var s chunkStream[T]
 	out := make([]string, 0, m)
 	for lo := 0; lo < m; lo += directRows {
-		err := s.readPages(r, min(directRows, m-lo), func(_ int, vals []T, null func(int) bool) {
+		err := s.readPages(r, min(directRows, m-lo), func(_ int, vals []T, null nulls) {
 			for k, v := range vals {
-				if null(k) {
+				if null.at(k) {
 					out = append(out, "<null>")
 				} else {
 					out = append(out, fmt.Sprint(v))
