@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -254,4 +255,28 @@ groups:
 		require.NoError(t, err)
 		assert.Len(t, d.Events, 2*len(want))
 	})
+}
+
+// TestAnchorSet checks the direct reader's table of anchored claims: the
+// scopes of one member's claim add up, another member's rows on the same
+// claim key anchor only their own, and absent pairs anchor nothing, past
+// many entries (probe chains).
+func TestAnchorSet(t *testing.T) {
+	const n = 5000
+	a := newAnchorSet(2 * n)
+	for i := range n {
+		claim := dsl.ClaimKey(fmt.Sprint("C", i))
+		a.add(anchorRow{member: int32(i % 97), claim: claim, mask: 1})
+		a.add(anchorRow{member: int32(i % 97), claim: claim, mask: 4})
+		a.add(anchorRow{member: int32(i%97) + 1000, claim: claim, mask: 2})
+	}
+	for i := range n {
+		claim := dsl.ClaimKey(fmt.Sprint("C", i))
+		assert.Equal(t, uint64(5), a.mask(int32(i%97), claim), i)
+		assert.Equal(t, uint64(2), a.mask(int32(i%97)+1000, claim), i)
+		assert.Zero(t, a.mask(int32(i%97)+1, claim), i)
+		assert.Zero(t, a.mask(int32(i%97), dsl.ClaimKey(fmt.Sprint("D", i))), i)
+	}
+	empty := newAnchorSet(0)
+	assert.Zero(t, empty.mask(1, dsl.ClaimKey("C1")))
 }

@@ -868,16 +868,22 @@ func (de *directEvents) scopeDirect(ctx context.Context) error {
 // claims looked up anchor nothing (the scoped rows are mostly diagnoses
 // off the claims that matter), so a bitmap of the claims' hashes, a few
 // bits per anchor and small enough to stay in cache, answers most lookups
-// before the map is read.
+// before the table is read. The table is open-addressed on (member,
+// claim): as a Go map it cost 0.1 s of a single core to fill and 0.16 s to
+// read at a million members.
 type anchorSet struct {
 	filter []uint64
 	shift  uint
-	masks  map[anchorKey]uint64
+	slots  []anchorSlot // a power of two, at most half full
 }
 
-type anchorKey struct {
-	member int32
+// anchorSlot is one (member, claim) and the scopes its rows anchor; claim
+// 0 marks an empty slot (an anchor has a claim, and claim keys are never
+// 0).
+type anchorSlot struct {
 	claim  uint64
+	member int32
+	scopes uint64
 }
 
 func newAnchorSet(n int) *anchorSet {
@@ -886,17 +892,37 @@ func newAnchorSet(n int) *anchorSet {
 	for size := 1; size < bitsWanted; size *= 2 {
 		shift--
 	}
-	return &anchorSet{filter: make([]uint64, (1<<(64-shift)+63)/64), shift: shift, masks: make(map[anchorKey]uint64, n)}
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	return &anchorSet{filter: make([]uint64, (1<<(64-shift)+63)/64), shift: shift, slots: make([]anchorSlot, size)}
 }
 
 // slot is a's filter bit of a claim key (already a hash, spread again so
 // that its high bits count).
 func (a *anchorSet) slot(claim uint64) uint64 { return (claim * 0x9e3779b97f4a7c15) >> a.shift }
 
+// home is the first table slot of (member, claim).
+func (a *anchorSet) home(member int32, claim uint64) uint64 {
+	return ((claim ^ uint64(uint32(member))*0xc2b2ae3d27d4eb4f) * 0x9e3779b97f4a7c15 >> 32) & uint64(len(a.slots)-1)
+}
+
 func (a *anchorSet) add(r anchorRow) {
 	i := a.slot(r.claim)
 	a.filter[i/64] |= 1 << (i % 64)
-	a.masks[anchorKey{r.member, r.claim}] |= r.mask
+	mask := uint64(len(a.slots) - 1)
+	for j := a.home(r.member, r.claim); ; j = (j + 1) & mask {
+		s := &a.slots[j]
+		if s.claim == 0 {
+			*s = anchorSlot{claim: r.claim, member: r.member, scopes: r.mask}
+			return
+		}
+		if s.claim == r.claim && s.member == r.member {
+			s.scopes |= r.mask
+			return
+		}
+	}
 }
 
 // mask returns the scopes the member's rows on claim anchor.
@@ -904,7 +930,16 @@ func (a *anchorSet) mask(member int32, claim uint64) uint64 {
 	if i := a.slot(claim); a.filter[i/64]&(1<<(i%64)) == 0 {
 		return 0
 	}
-	return a.masks[anchorKey{member, claim}]
+	mask := uint64(len(a.slots) - 1)
+	for j := a.home(member, claim); ; j = (j + 1) & mask {
+		s := &a.slots[j]
+		if s.claim == 0 {
+			return 0
+		}
+		if s.claim == claim && s.member == member {
+			return s.scopes
+		}
+	}
 }
 
 // outsideWindow marks, in eventWorker.code, a row of a code the measures
