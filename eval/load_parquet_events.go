@@ -194,16 +194,12 @@ func (r *eventRegistry) code(system, code string) (int32, codeRule) {
 	id := r.codes.id(system, code)
 	for int(id) >= len(r.needed) {
 		k := r.codes.list[len(r.needed)]
-		needed, window := codeUse(r.req, r.rules, k[0], k[1])
-		use := codeRule{window: window, claim: true}
-		if needed && r.rules != nil {
-			rule := r.rules.Rule(k[0], k[1])
-			use.claim = rule.Claim
-			if r.scoped {
-				use.anchors = rule.Anchors
-				if rule.Scoped() {
-					use.on = rule.On
-				}
+		needed, rule := codeUse(r.req, r.rules, k[0], k[1])
+		use := codeRule{window: rule.Window, claim: rule.Claim}
+		if needed && r.scoped {
+			use.anchors = rule.Anchors
+			if rule.Scoped() {
+				use.on = rule.On
 			}
 		}
 		r.needed, r.uses = append(r.needed, needed), append(r.uses, use)

@@ -1,7 +1,6 @@
 package eval
 
 import (
-	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -520,10 +519,7 @@ func (p *memberPart) endRaces() {
 		p.raceList = append(p.raceList, -1)
 		return
 	}
-	p.raceKey = p.raceKey[:0]
-	for _, r := range p.raceVals {
-		p.raceKey = append(binary.AppendUvarint(p.raceKey, uint64(len(r))), r...)
-	}
+	p.raceKey = appendListKey(p.raceKey[:0], p.raceVals)
 	l, ok := p.raceIDs[string(p.raceKey)]
 	if !ok {
 		if p.raceIDs == nil {
@@ -857,17 +853,17 @@ type eventPart struct {
 }
 
 // codeUse says whether rows of the normalised (system, code) can matter
-// to the measures req is for (nil: any measure) and within which dates;
-// rules are req's (req.Rules()), nil when it has no windows and every
-// claim id is read.
-func codeUse(req *dsl.Requirements, rules *dsl.RowRules, system, code string) (bool, dsl.Window) {
+// to the measures req is for (nil: any measure) and how they read them
+// (within which dates, whether by claim); rules are req's (req.Rules()),
+// nil when it has no windows and every claim id is read.
+func codeUse(req *dsl.Requirements, rules *dsl.RowRules, system, code string) (bool, dsl.RowRule) {
 	if req != nil && !req.Needs(system, code) {
-		return false, dsl.All
+		return false, dsl.RowRule{Window: dsl.All}
 	}
 	if rules == nil {
-		return true, dsl.All
+		return true, dsl.RowRule{Always: true, Window: dsl.All, Claim: true}
 	}
-	return true, rules.Rule(system, code).Window
+	return true, rules.Rule(system, code)
 }
 
 // needsRules reports whether a loader for req needs its row rules: for
@@ -904,13 +900,10 @@ func (p *eventPart) needs(c int32, d metric.Date) bool {
 			p.rules = p.req.Rules()
 		}
 		k := p.codes.list[c]
-		needed, window := codeUse(p.req, p.rules, k[0], k[1])
-		p.needed[c], p.windows[c] = 2, window
+		needed, rule := codeUse(p.req, p.rules, k[0], k[1])
+		p.needed[c], p.windows[c], p.claims[c] = 2, rule.Window, rule.Claim
 		if needed {
 			p.needed[c] = 1
-			if p.rules != nil {
-				p.claims[c] = p.rules.Rule(k[0], k[1]).Claim
-			}
 		}
 	}
 	switch {

@@ -78,11 +78,7 @@ func (c *memberClasses) class(ms *memberStrata, rs *dsl.Runners) (int32, error) 
 		if err != nil {
 			return 0, err
 		}
-		c.buf = binary.AppendUvarint(c.buf, uint64(len(vals)))
-		for _, v := range vals {
-			c.buf = binary.AppendUvarint(c.buf, uint64(len(v)))
-			c.buf = append(c.buf, v...)
-		}
+		c.buf = appendListKey(c.buf, vals)
 	}
 	if id, ok := c.ids[string(c.buf)]; ok {
 		return id, nil
@@ -95,6 +91,17 @@ func (c *memberClasses) class(ms *memberStrata, rs *dsl.Runners) (int32, error) 
 	c.ids[key] = id
 	c.values = append(c.values, decodeClass(key, len(ms.keys)))
 	return id, nil
+}
+
+// appendListKey appends a key of vals to buf: their count, then each
+// value prefixed by its length, so that no two lists, nor two sequences
+// of lists, share one.
+func appendListKey(buf []byte, vals []string) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(vals)))
+	for _, v := range vals {
+		buf = append(binary.AppendUvarint(buf, uint64(len(v))), v...)
+	}
+	return buf
 }
 
 // decodeClass returns the values of each of n stratifiers written in key
