@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -333,10 +334,50 @@ type directEvents struct {
 	unknown                    unknownIDs
 }
 
-type directTask struct{ file, group int }
+// directTask is a part of a row group that one worker reads in each
+// pass: rows first .. first+rows-1 of the group.
+type directTask struct {
+	file, group int
+	first, rows int
+}
 
-// eachGroup runs fn on every row group of the files, on every core,
-// stopping at the first error fn returns.
+// directTasks returns the tasks of the files' row groups: a row group
+// each, except that when the groups do not divide evenly among workers,
+// the last few are split into one part per worker. Otherwise each pass
+// would end on one core while the others wait: with 7 row groups on 2
+// cores, as a writer's default million-row groups give 7M events, a
+// quarter of the pass on one core, and a file of one row group on one
+// core throughout. A part skips the pages before its first row, which
+// it still decompresses (the pages have no offset index to seek by), so
+// only the groups that would end alone are split.
+func directTasks(files []*directFile, workers int) []directTask {
+	var tasks []directTask
+	for fi, f := range files {
+		for g, n := range f.groupRows {
+			tasks = append(tasks, directTask{file: fi, group: g, rows: int(n)})
+		}
+	}
+	tail := len(tasks) % workers
+	if workers < 2 || tail == 0 {
+		return tasks
+	}
+	split := slices.Clone(tasks[:len(tasks)-tail])
+	for _, t := range tasks[len(tasks)-tail:] {
+		// Parts of whole windows, so that a part is worth its skip.
+		per := (t.rows + workers - 1) / workers
+		per = (per + directRows - 1) / directRows * directRows
+		if t.rows < 2*directRows {
+			per = t.rows
+		}
+		for first := 0; first < t.rows; first += per {
+			split = append(split, directTask{file: t.file, group: t.group, first: first, rows: min(per, t.rows-first)})
+		}
+	}
+	return split
+}
+
+// eachGroup runs fn on every task (a row group or a part of one), on
+// every core, stopping at the first error fn returns.
 func (de *directEvents) eachGroup(ctx context.Context, fn func(ctx context.Context, w *eventWorker, k int) error) error {
 	return eachTask(ctx, len(de.tasks), func() *eventWorker { return newEventWorker(de.reg, de.members, de.req) }, fn)
 }
@@ -356,12 +397,10 @@ func scanDirectEvents(ctx context.Context, files []*directFile, members *keyTabl
 			de.reg.rules = cfg.req.Rules()
 		}
 	}
-	for fi, f := range files {
+	for _, f := range files {
 		f.leaves = readLeaves(f, eventSpecs, cfg.req)
-		for g := range f.groupRows {
-			de.tasks = append(de.tasks, directTask{fi, g})
-		}
 	}
+	de.tasks = directTasks(files, runtime.GOMAXPROCS(0))
 	de.groups = make([]groupKeys, len(de.tasks))
 	var failed atomic.Bool
 	err := de.eachGroup(ctx, func(ctx context.Context, w *eventWorker, k int) error {
@@ -369,7 +408,7 @@ func scanDirectEvents(ctx context.Context, files []*directFile, members *keyTabl
 			return nil // the error of an earlier row group is reported
 		}
 		t := de.tasks[k]
-		de.groups[k] = w.scanGroup(ctx, files[t.file], t.group)
+		de.groups[k] = w.scanGroup(ctx, files[t.file], t)
 		if de.groups[k].err != nil {
 			failed.Store(true)
 		}
@@ -384,7 +423,7 @@ func scanDirectEvents(ctx context.Context, files []*directFile, members *keyTabl
 		if gk.err != nil {
 			return nil, gk.err
 		}
-		de.rows[t.file] += files[t.file].groupRows[t.group]
+		de.rows[t.file] += int64(t.rows)
 		de.unneeded += gk.unneeded
 		de.outside += gk.outside
 		de.unknown.merge(&gk.unknown)
@@ -449,7 +488,7 @@ func (de *directEvents) fill(ctx context.Context, out []Event, next []int, codeI
 	}
 	return de.eachGroup(ctx, func(ctx context.Context, w *eventWorker, k int) error {
 		t := de.tasks[k]
-		err := w.fillGroup(ctx, de.files[t.file], t.group, &de.groups[k], out, codeID, sourceID)
+		err := w.fillGroup(ctx, de.files[t.file], t, &de.groups[k], out, codeID, sourceID)
 		de.groups[k] = groupKeys{} // free its keys as soon as it is done
 		return err
 	})
@@ -559,16 +598,17 @@ func closePages[T pageValue](r pageReader[T]) {
 	}
 }
 
-// columns opens the column chunks of row group g that the load reads
-// among specs; skip, when not nil, leaves out more.
-func (w *eventWorker) columns(f *directFile, g int, skip func(rg *file.RowGroupReader, s int) bool, specs ...int) (*eventChunks, error) {
+// columns opens the column chunks of task t's row group that the load
+// reads among specs, each at the task's first row; skip, when not nil,
+// leaves out more.
+func (w *eventWorker) columns(f *directFile, t directTask, skip func(rg *file.RowGroupReader, s int) bool, specs ...int) (*eventChunks, error) {
 	ch := &w.chunks
 	*ch = eventChunks{}
 	pf, err := w.reader(f.path)
 	if err != nil {
 		return ch, err
 	}
-	rg := pf.RowGroup(g)
+	rg := pf.RowGroup(t.group)
 	for _, s := range specs {
 		col := f.layout[s]
 		if col < 0 || !columnNeeded(tEvents, w.req, eventSpecs[s].name) || skip != nil && skip(rg, s) {
@@ -581,6 +621,16 @@ func (w *eventWorker) columns(f *directFile, g int, skip func(rg *file.RowGroupR
 			ch.dates[s], ch.cols[s], err = openPages(pf, rg, col, &w.datePages[s])
 		default:
 			ch.numbers[s], ch.cols[s], err = openPages(pf, rg, col, &w.numberPages[s])
+		}
+		if err == nil && t.first > 0 {
+			switch {
+			case ch.texts[s] != nil:
+				err = skipRows(ch.texts[s], t.first)
+			case ch.dates[s] != nil:
+				err = skipRows(ch.dates[s], t.first)
+			default:
+				err = skipRows(ch.numbers[s], t.first)
+			}
 		}
 		if err != nil {
 			return ch, err
@@ -619,8 +669,9 @@ func recoverDecode(f *directFile, g int, err *error) {
 	}
 }
 
-// scanGroup is the first pass over row group g.
-func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res groupKeys) {
+// scanGroup is the first pass over task t's rows.
+func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, t directTask) (res groupKeys) {
+	g := t.group
 	var panicked error
 	defer func() {
 		if panicked != nil {
@@ -635,12 +686,14 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 		return s == eDate && !windowed && noNulls(rg, f.layout[eDate])
 	}
 	keyCols := []int{eMember, eDate, eSystem, eCode, eSource, eClaim}
-	cols, err := w.columns(f, g, datesChecked, keyCols...)
+	cols, err := w.columns(f, t, datesChecked, keyCols...)
 	defer cols.close()
 	if err != nil {
 		return groupKeys{err: invalidParquet(f, g, err)}
 	}
-	n := int(f.groupRows[g])
+	n := t.rows
+	// The row numbers of this part of the group start at first.
+	first := f.groupFirst[g] + int64(t.first)
 	// The kept rows' keys, anchors and claims collect in the worker's
 	// scratch and are copied out once at the end, at their size: grown by
 	// appending (by a quarter at a time, past a few hundred entries), they
@@ -667,7 +720,7 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 			return groupKeys{err: invalidParquet(f, g, err)}
 		}
 		if bad.row >= 0 {
-			row := f.groupFirst[g] + int64(lo+bad.row)
+			row := first + int64(lo+bad.row)
 			return groupKeys{err: &DataError{File: f.path, Table: tEvents.String(), Column: eventSpecs[bad.spec].name, Row: row, RowGroup: g, Msg: bad.msg}}
 		}
 		if readClaim {
@@ -692,7 +745,7 @@ func (w *eventWorker) scanGroup(ctx context.Context, f *directFile, g int) (res 
 				for w.unknownAt[next] < k {
 					next++
 				}
-				res.unknown.note(w.unknownID[next], rowPlace{f.path, g, f.groupFirst[g] + int64(lo+k)})
+				res.unknown.note(w.unknownID[next], rowPlace{f.path, g, first + int64(lo+k)})
 				continue
 			}
 			member = append(member, mi)
@@ -946,16 +999,17 @@ const outsideWindow = -2
 // fillBatch is how many places fillGroup reads ahead at a time.
 const fillBatch = 64
 
-// fillGroup is the second pass over row group g, whose first pass left
+// fillGroup is the second pass over task t's rows, whose first pass left
 // keys.
-func (w *eventWorker) fillGroup(ctx context.Context, f *directFile, g int, keys *groupKeys, out []Event, codeID []CodeID, sourceID []int16) (err error) {
+func (w *eventWorker) fillGroup(ctx context.Context, f *directFile, t directTask, keys *groupKeys, out []Event, codeID []CodeID, sourceID []int16) (err error) {
+	g := t.group
 	defer recoverDecode(f, g, &err)
-	cols, err := w.columns(f, g, nil, eDate, eEnd, eValue)
+	cols, err := w.columns(f, t, nil, eDate, eEnd, eValue)
 	defer cols.close()
 	if err != nil {
 		return invalidParquet(f, g, err)
 	}
-	n := int(f.groupRows[g])
+	n := t.rows
 	j := 0  // kept rows so far
 	ci := 0 // their claims so far
 	for lo := 0; lo < n; lo += directRows {
@@ -990,7 +1044,7 @@ func (w *eventWorker) fillGroup(ctx context.Context, f *directFile, g int, keys 
 				msg = fmt.Sprintf("end %s is before date %s", end, w.date[k])
 			}
 			if msg != "" {
-				return &DataError{File: f.path, Table: tEvents.String(), Column: eventSpecs[eEnd].name, Row: f.groupFirst[g] + int64(lo) + int64(k), RowGroup: g, Msg: msg}
+				return &DataError{File: f.path, Table: tEvents.String(), Column: eventSpecs[eEnd].name, Row: f.groupFirst[g] + int64(t.first+lo) + int64(k), RowGroup: g, Msg: msg}
 			}
 		}
 		for b := 0; b < len(rows); b += fillBatch {

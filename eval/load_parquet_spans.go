@@ -113,8 +113,8 @@ func readDirectSpans(ctx context.Context, files []*directFile, members *keyTable
 	var tasks []directTask
 	for fi, f := range files {
 		f.leaves = readLeaves(f, spanSpecs, cfg.req)
-		for g := range f.groupRows {
-			tasks = append(tasks, directTask{fi, g})
+		for g, n := range f.groupRows {
+			tasks = append(tasks, directTask{file: fi, group: g, rows: int(n)})
 		}
 	}
 	parts := make([]*spanPart, len(tasks))

@@ -487,3 +487,52 @@ func (h *hybrid) nextRun() error {
 
 // levelWidth is the bit width of definition levels up to maxDef.
 func levelWidth(maxDef int16) uint { return uint(bits.Len16(uint16(maxDef))) }
+
+// skipRows moves r past its next n rows (flat columns: a row is a
+// value or a null).
+func skipRows[T pageValue](r pageReader[T], n int) error {
+	switch r := r.(type) {
+	case *columnPages[T]:
+		return r.skip(n)
+	case interface{ Skip(int64) (int64, error) }: // arrow-go's readers
+		got, err := r.Skip(int64(n))
+		if err == nil && got < int64(n) {
+			err = errShortColumn
+		}
+		return err
+	}
+	if err := r.Err(); err != nil {
+		return err
+	}
+	return fmt.Errorf("column %s: cannot skip rows", r.Descriptor().Name())
+}
+
+// skip moves past the next n rows: pages wholly before them without
+// decoding their values, and the rest of the way by decoding them into
+// scratch.
+func (b *columnPages[T]) skip(n int) error {
+	var vals []T
+	var defs []int16
+	for n > 0 {
+		if !b.HasNext() {
+			if b.err != nil {
+				return b.err
+			}
+			return errShortColumn
+		}
+		if b.left <= n {
+			n -= b.left
+			b.left = 0 // the next HasNext starts the next page
+			continue
+		}
+		if vals == nil {
+			vals, defs = make([]T, min(n, directRows)), make([]int16, min(n, directRows))
+		}
+		got, _, err := b.ReadBatchInPage(int64(min(n, len(vals))), vals, defs, nil)
+		if err != nil {
+			return err
+		}
+		n -= int(got)
+	}
+	return nil
+}
