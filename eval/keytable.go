@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/bits"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -148,23 +149,54 @@ func (t *keyTable) putLong(ns uint32, b []byte, v int32) {
 	t.long[longKey{ns, string(b)}] = v
 }
 
-// touch reads the first slot of each member's id, so that the misses of a
-// batch of puts overlap (see getMany); it returns a value derived from the
+// fillShare puts the ids of members[lo:hi], as namespace 0, each with its
+// index in members as value, into a table reserved for every member and
+// holding none of their ids. Goroutines may fill disjoint shares of the
+// members at once: a slot is claimed by setting its meta atomically, and
+// its key and value, which no other goroutine reads until all are done,
+// are written after. The ids must be distinct (a duplicate would take a
+// second slot), and ids longer than maxPacked are left for put: their
+// indexes are returned. The other value returned derives from the early
 // reads, for the caller to keep.
-func (t *keyTable) touch(members []Member) uint32 {
-	var slots [probeBatch]uint64
+func (t *keyTable) fillShare(members []Member, lo, hi int) (added int, long []int32, touched uint32) {
+	var probes [probeBatch]struct {
+		k0, k1 uint64
+		meta   uint32
+		i      uint64
+	}
 	mask := uint64(len(t.slots) - 1)
-	for n := range members[:min(len(members), probeBatch)] {
-		id := members[n].ID
-		if len(id) <= maxPacked {
-			slots[n] = slotHash(pack(0, unsafe.Slice(unsafe.StringData(id), len(id)))) & mask
+	for base := lo; base < hi; base += probeBatch {
+		batch := members[base:min(base+probeBatch, hi)]
+		for n := range batch {
+			p := &probes[n]
+			if id := batch[n].ID; len(id) <= maxPacked {
+				p.k0, p.k1, p.meta = pack(0, unsafe.Slice(unsafe.StringData(id), len(id)))
+				p.i = slotHash(p.k0, p.k1, p.meta) & mask
+			} else {
+				p.meta = 0
+			}
+		}
+		// The batch's first slots read in a loop of their own, so that
+		// their misses overlap (see getMany).
+		for n := range batch {
+			touched += atomic.LoadUint32(&t.slots[probes[n].i].meta)
+		}
+		for n := range batch {
+			p := &probes[n]
+			if p.meta == 0 {
+				long = append(long, int32(base+n))
+				continue
+			}
+			i := p.i
+			for !atomic.CompareAndSwapUint32(&t.slots[i].meta, 0, p.meta) {
+				i = (i + 1) & mask
+			}
+			s := &t.slots[i]
+			s.k0, s.k1, s.v = p.k0, p.k1, int32(base+n)
+			added++
 		}
 	}
-	var touched uint32
-	for _, i := range slots[:min(len(members), probeBatch)] {
-		touched += t.slots[i].meta
-	}
-	return touched
+	return added, long, touched
 }
 
 // settle backs a large table with huge pages once it is filled (see

@@ -3,7 +3,10 @@ package eval
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 func TestKeyTable(t *testing.T) {
@@ -169,5 +172,44 @@ func TestKeyTableManyLong(t *testing.T) {
 	}
 	if _, ok := tab.get(0, []byte("chemical_dependency")); ok {
 		t.Error("absent long key found")
+	}
+}
+
+// memberTable fills the table from every core, each goroutine a share of
+// the members claiming slots atomically: every id, short or long, must
+// still be found, and only those.
+func TestMemberTableFilledInShares(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		members int
+		procs   int
+	}{
+		{"one goroutine", 1 << 17, 1},
+		{"two", 1 << 17, 2},
+		{"three, uneven shares", 1<<17 + 5, 3},
+		{"few ids", 100, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(tc.procs))
+			members := make([]Member, tc.members)
+			for i := range members {
+				members[i].ID = fmt.Sprintf("M%09d", i)
+				if i%1000 == 7 {
+					members[i].ID = fmt.Sprintf("a-member-id-longer-than-sixteen-bytes-%d", i)
+				}
+			}
+			tab := memberTable(members)
+			assert.Equal(t, tc.members, tab.n+len(tab.fewLong)+len(tab.long), "keys in the table")
+			for i, m := range members {
+				got, ok := tab.get(0, []byte(m.ID))
+				if !ok || got != int32(i) {
+					t.Fatalf("member %d (%s): got %d, %v", i, m.ID, got, ok)
+				}
+			}
+			for _, absent := range []string{"M", "X000000001", fmt.Sprintf("M%09d", tc.members), "a-member-id-longer-than-sixteen-bytes-8"} {
+				_, ok := tab.get(0, []byte(absent))
+				assert.False(t, ok, absent)
+			}
+		})
 	}
 }
