@@ -2,7 +2,6 @@ package eval
 
 import (
 	"encoding/binary"
-	"math"
 	"math/bits"
 	"sync/atomic"
 	"unsafe"
@@ -297,53 +296,4 @@ func getMany[K ~[]byte](t *keyTable, ns uint32, keys []K, sel []int32, out []int
 		}
 	}
 	return touched
-}
-
-// batchCache remembers, within one page batch of a column, what each
-// distinct byte slice was resolved to. The values of a dictionary-encoded
-// column (codes and systems, as writers store them) alias the dictionary,
-// so a batch holds a handful of distinct slices and nearly every lookup
-// is a hit: one compare instead of packing, hashing and probing. Equal
-// address and length mean equal bytes only within a batch, since the
-// next page may reuse the memory: next forgets everything.
-type batchCache struct {
-	gen  int32
-	ents [256]batchEntry
-}
-
-type batchEntry struct {
-	p      uintptr
-	n      int32
-	ns     uint32
-	gen, v int32
-}
-
-// next starts a new batch.
-func (c *batchCache) next() {
-	c.gen++
-	if c.gen == math.MaxInt32 {
-		c.ents = [256]batchEntry{}
-		c.gen = 1
-	}
-}
-
-func (c *batchCache) slot(b []byte, ns uint32) (*batchEntry, uintptr) {
-	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	// Multiplied, so that entries a few bytes apart in a dictionary land
-	// in different slots.
-	return &c.ents[(uint64(p)*0x9e3779b97f4a7c15+uint64(ns)*0xc2b2ae3d27d4eb4f)>>56], p
-}
-
-// get returns the value of b (in namespace ns) put in this batch.
-func (c *batchCache) get(b []byte, ns uint32) (int32, bool) {
-	e, p := c.slot(b, ns)
-	if e.gen == c.gen && e.p == p && e.n == int32(len(b)) && e.ns == ns {
-		return e.v, true
-	}
-	return 0, false
-}
-
-func (c *batchCache) put(b []byte, ns uint32, v int32) {
-	e, p := c.slot(b, ns)
-	*e = batchEntry{p: p, n: int32(len(b)), ns: ns, gen: c.gen, v: v}
 }

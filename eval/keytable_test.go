@@ -116,31 +116,6 @@ func BenchmarkMemberLookup(b *testing.B) {
 	})
 }
 
-func TestBatchCache(t *testing.T) {
-	var c batchCache
-	c.next()
-	page := []byte("CVX03CPT")
-	cvx, code, cpt := page[0:3], page[3:5], page[5:8]
-	c.put(cvx, 0, 7)
-	c.put(code, 1, 8)
-	if v, ok := c.get(page[0:3], 0); !ok || v != 7 {
-		t.Errorf("same slice: %d, %v; want 7", v, ok)
-	}
-	if _, ok := c.get(code, 2); ok {
-		t.Error("other namespace: hit")
-	}
-	if _, ok := c.get(cpt, 0); ok {
-		t.Error("other slice: hit")
-	}
-	if _, ok := c.get(page[0:2], 0); ok {
-		t.Error("shorter slice at the same address: hit")
-	}
-	c.next()
-	if _, ok := c.get(cvx, 0); ok {
-		t.Error("after next: hit")
-	}
-}
-
 // TestKeyTableManyLong checks long keys past the few compared in turn, in
 // two namespaces, replaced values, and absent keys on either side.
 func TestKeyTableManyLong(t *testing.T) {

@@ -504,10 +504,14 @@ type eventWorker struct {
 
 	systems     keyTable // raw system -> its namespace in codes (1-based)
 	systemNames []string
-	batch       batchCache // systems and codes of the current page batch
-	codes       keyTable   // (system namespace, raw code) -> registry code, or -1
-	uses        []codeRule // by registry code, for the codes this worker has seen
-	sources     keyTable   // raw source -> registry source
+	// What each entry of the current system, code and source dictionaries
+	// resolved to (see readIndexed): a namespace, a code, a source+1.
+	systemMemo dictMemo[uint32]
+	codeMemo   dictMemo[codeEntry]
+	sourceMemo dictMemo[int16]
+	codes      keyTable   // (system namespace, raw code) -> registry code, or -1
+	uses       []codeRule // by registry code, for the codes this worker has seen
+	sources    keyTable   // raw source -> registry source
 
 	// One window of rows, column by column.
 	member []int32
@@ -1091,7 +1095,6 @@ func (w *eventWorker) resize(m int) {
 // with the next m rows of each column chunk, and checks the required
 // cells, noting the first invalid one in bad.
 func (w *eventWorker) decodeKeys(ch *eventChunks, m int, bad *rowError) error {
-	const nullMsg = "null value in required column"
 	w.unknownAt, w.unknownID = w.unknownAt[:0], w.unknownID[:0]
 	// Dates are checked here (when the chunk's statistics do not rule
 	// out nulls, or the rows are kept by date); the second pass keeps them.
@@ -1110,44 +1113,48 @@ func (w *eventWorker) decodeKeys(ch *eventChunks, m int, bad *rowError) error {
 			return err
 		}
 	}
-	err := w.texts.readPages(ch.texts[eSystem], m, func(lo int, vals []parquet.ByteArray, null nulls) {
-		w.batch.next()
-		for k, v := range vals {
-			w.system[lo+k] = 0
+	// Systems and codes are resolved once per dictionary entry where
+	// their pages are dictionary-encoded (as writers store them), and row
+	// by row otherwise.
+	err := readIndexed(&w.texts, ch.texts[eSystem], m, func(lo int, idx []uint32, p *bytePages, null nulls) {
+		memo := w.systemMemo.entries(p)
+		for k, i := range idx {
+			r := lo + k
+			w.system[r] = 0
 			if null.at(k) {
-				bad.note(lo+k, eSystem, nullMsg)
+				bad.note(r, eSystem, nullMsg)
 				continue
 			}
-			if ns, ok := w.batch.get(v, 0); ok {
-				w.system[lo+k] = uint32(ns)
-				continue
-			}
-			if blank(v) {
-				bad.note(lo+k, eSystem, nullMsg)
-				continue
-			}
-			ns, ok := w.systems.get(0, v)
-			if !ok {
-				// Checked when first seen, and never kept if bad, so
-				// that every row holding it is noted.
-				if msg := keyProblem("system", unsafe.String(unsafe.SliceData(v), len(v))); msg != "" {
-					bad.note(lo+k, eSystem, msg)
+			ns := memo[i]
+			if ns == 0 {
+				var msg string
+				if ns, msg = w.systemOf(p.dict[i]); msg != "" {
+					bad.note(r, eSystem, msg)
 					continue
 				}
-				w.systemNames = append(w.systemNames, string(v))
-				ns = int32(len(w.systemNames))
-				w.systems.put(0, v, ns)
+				memo[i] = ns
 			}
-			w.batch.put(v, 0, ns)
-			w.system[lo+k] = uint32(ns)
+			w.system[r] = ns
+		}
+	}, func(lo int, vals []parquet.ByteArray, null nulls) {
+		for k, v := range vals {
+			r := lo + k
+			ns, msg := uint32(0), nullMsg
+			if !null.at(k) {
+				ns, msg = w.systemOf(v)
+			}
+			if msg != "" {
+				bad.note(r, eSystem, msg)
+			}
+			w.system[r] = ns
 		}
 	})
 	if err != nil {
 		return err
 	}
-	err = w.texts.readPages(ch.texts[eCode], m, func(lo int, vals []parquet.ByteArray, null nulls) {
-		w.batch.next()
-		for k, v := range vals {
+	err = readIndexed(&w.texts, ch.texts[eCode], m, func(lo int, idx []uint32, p *bytePages, null nulls) {
+		memo := w.codeMemo.entries(p)
+		for k, i := range idx {
 			r := lo + k
 			w.code[r] = -1
 			if null.at(k) {
@@ -1155,34 +1162,31 @@ func (w *eventWorker) decodeKeys(ch *eventChunks, m int, bad *rowError) error {
 				continue
 			}
 			ns := w.system[r]
-			if c, ok := w.batch.get(v, ns); ok && ns != 0 {
+			if e := memo[i]; e.ns == ns && ns != 0 {
+				w.code[r] = e.code
+				continue
+			}
+			c, msg := w.codeOf(ns, p.dict[i])
+			if msg != "" {
+				bad.note(r, eCode, msg)
+				continue
+			}
+			if ns != 0 {
+				memo[i] = codeEntry{ns: ns, code: c}
 				w.code[r] = c
-				continue
 			}
-			if blank(v) {
-				bad.note(r, eCode, nullMsg)
-				continue
+		}
+	}, func(lo int, vals []parquet.ByteArray, null nulls) {
+		for k, v := range vals {
+			r := lo + k
+			c, msg := int32(-1), nullMsg
+			if !null.at(k) {
+				c, msg = w.codeOf(w.system[r], v)
 			}
-			if ns == 0 {
-				continue
+			if msg != "" {
+				bad.note(r, eCode, msg)
+				c = -1
 			}
-			c, ok := w.codes.get(ns, v)
-			if !ok {
-				if msg := keyProblem("code", unsafe.String(unsafe.SliceData(v), len(v))); msg != "" {
-					bad.note(r, eCode, msg)
-					continue
-				}
-				var use codeRule
-				c, use = w.reg.code(w.systemNames[ns-1], string(v))
-				w.codes.put(ns, v, c)
-				if c >= 0 {
-					for len(w.uses) <= int(c) {
-						w.uses = append(w.uses, codeRule{window: dsl.All})
-					}
-					w.uses[c] = use
-				}
-			}
-			w.batch.put(v, ns, c)
 			w.code[r] = c
 		}
 	})
@@ -1234,37 +1238,141 @@ func (w *eventWorker) decodeKeys(ch *eventChunks, m int, bad *rowError) error {
 	}
 	if !ch.has(eSource) {
 		fill(w.source, -1)
-	} else if err := w.texts.readPages(ch.texts[eSource], m, func(lo int, vals []parquet.ByteArray, null nulls) {
+	} else if err := readIndexed(&w.texts, ch.texts[eSource], m, func(lo int, idx []uint32, p *bytePages, null nulls) {
+		memo := w.sourceMemo.entries(p)
+		for k, i := range idx {
+			r := lo + k
+			w.source[r] = -1
+			if null.at(k) {
+				continue
+			}
+			if s := memo[i]; s > 0 {
+				w.source[r] = s - 1
+				continue
+			}
+			s, msg := w.sourceOf(p.dict[i])
+			if msg != "" {
+				if w.code[r] >= 0 { // as the other readers, only rows the measures read
+					bad.note(r, eSource, msg)
+				}
+				continue
+			}
+			memo[i] = s + 1
+			w.source[r] = s
+		}
+	}, func(lo int, vals []parquet.ByteArray, null nulls) {
 		for k, v := range vals {
 			r := lo + k
 			w.source[r] = -1
 			if null.at(k) {
 				continue
 			}
-			s, ok := w.sources.get(0, v)
-			if !ok {
-				// As the other readers, only rows the measures read.
-				if msg := keyProblem("source", unsafe.String(unsafe.SliceData(v), len(v))); msg != "" {
-					if w.code[r] >= 0 {
-						bad.note(r, eSource, msg)
-					}
-					continue
-				}
-				s = w.reg.source(string(v))
-				w.sources.put(0, v, s)
-			}
-			if s > math.MaxInt16 {
+			s, msg := w.sourceOf(v)
+			if msg != "" {
 				if w.code[r] >= 0 {
-					bad.note(r, eSource, fmt.Sprintf("more than %d distinct sources", math.MaxInt16+1))
+					bad.note(r, eSource, msg)
 				}
 				continue
 			}
-			w.source[r] = int16(s)
+			w.source[r] = s
 		}
 	}); err != nil {
 		return err
 	}
 	return nil
+}
+
+// sourceOf resolves a source cell's text (not null) to its registry
+// source, or gives the problem with the cell.
+func (w *eventWorker) sourceOf(v []byte) (int16, string) {
+	s, ok := w.sources.get(0, v)
+	if !ok {
+		if msg := keyProblem("source", unsafe.String(unsafe.SliceData(v), len(v))); msg != "" {
+			return -1, msg
+		}
+		s = w.reg.source(string(v))
+		w.sources.put(0, v, s)
+	}
+	if s > math.MaxInt16 {
+		return -1, fmt.Sprintf("more than %d distinct sources", math.MaxInt16+1)
+	}
+	return int16(s), ""
+}
+
+// nullMsg is the message of a null (or blank) cell of a required column.
+const nullMsg = "null value in required column"
+
+// systemOf resolves a system cell's text (not null) to its namespace in
+// the worker's codes (1-based), or gives the problem with the cell. A
+// system is checked when the worker first meets it, and never kept if
+// bad, so that every row holding it is noted.
+func (w *eventWorker) systemOf(v []byte) (uint32, string) {
+	if blank(v) {
+		return 0, nullMsg
+	}
+	ns, ok := w.systems.get(0, v)
+	if !ok {
+		if msg := keyProblem("system", unsafe.String(unsafe.SliceData(v), len(v))); msg != "" {
+			return 0, msg
+		}
+		w.systemNames = append(w.systemNames, string(v))
+		ns = int32(len(w.systemNames))
+		w.systems.put(0, v, ns)
+	}
+	return uint32(ns), ""
+}
+
+// codeOf resolves a code cell's text (not null) in system namespace ns to
+// its registry code (-1 for a code no measure reads, and for a row whose
+// system failed, ns 0), or gives the problem with the cell.
+func (w *eventWorker) codeOf(ns uint32, v []byte) (int32, string) {
+	if blank(v) {
+		return -1, nullMsg
+	}
+	if ns == 0 {
+		return -1, ""
+	}
+	c, ok := w.codes.get(ns, v)
+	if !ok {
+		if msg := keyProblem("code", unsafe.String(unsafe.SliceData(v), len(v))); msg != "" {
+			return -1, msg
+		}
+		var use codeRule
+		c, use = w.reg.code(w.systemNames[ns-1], string(v))
+		w.codes.put(ns, v, c)
+		if c >= 0 {
+			for len(w.uses) <= int(c) {
+				w.uses = append(w.uses, codeRule{window: dsl.All})
+			}
+			w.uses[c] = use
+		}
+	}
+	return c, ""
+}
+
+// codeEntry is what a code dictionary entry resolved to, in the system
+// namespace of the row it was resolved for (0: not yet).
+type codeEntry struct {
+	ns   uint32
+	code int32
+}
+
+// dictMemo holds what each entry of a column's dictionary resolved to,
+// the zero E for an entry not resolved yet.
+type dictMemo[E any] struct {
+	gen  uint64 // the columnPages' dictionary it holds entries of
+	vals []E
+}
+
+// entries returns the entries of p's current dictionary, all zero when it
+// is another dictionary than at the last call.
+func (m *dictMemo[E]) entries(p *bytePages) []E {
+	if m.gen != p.dictGen {
+		m.vals = slices.Grow(m.vals[:0], len(p.dict))[:len(p.dict)]
+		clear(m.vals)
+		m.gen = p.dictGen
+	}
+	return m.vals
 }
 
 // decodeValues fills the window's date, end and value columns with the
@@ -1331,6 +1439,7 @@ var errShortColumn = errors.New("column chunk has fewer values than its row grou
 type chunkStream[T any] struct {
 	vals []T
 	defs []int16
+	idx  []uint32 // dictionary indices (readIndexed)
 }
 
 type pageReader[T any] interface {
@@ -1383,29 +1492,83 @@ func (n nulls) at(k int) bool { return n.maxDef > 0 && n.defs[k] < n.maxDef }
 
 // readPages is read from r.
 func (c *chunkStream[T]) readPages(r pageReader[T], m int, conv func(lo int, vals []T, null nulls)) error {
-	var zero T
 	return c.densePages(r, m, func(lo, n int, vals []T, defs []int16, maxDef int16) {
 		nv := len(vals)
 		vals = c.vals[:n]
-		null := nulls{defs: defs, maxDef: maxDef}
-		if nv == n {
-			null.maxDef = 0 // no null in the batch
+		conv(lo, vals, spread(vals, nv, defs, maxDef))
+	})
+}
+
+// spread moves the first nv values of xs, the non-null ones of len(xs)
+// rows whose definition levels are defs, to their rows, zeroing the null
+// rows, and returns the rows' nulls.
+func spread[V any](xs []V, nv int, defs []int16, maxDef int16) nulls {
+	n := len(xs)
+	if nv == n {
+		return nulls{} // no null in the batch
+	}
+	// From the end, so that no value is overwritten before it moves.
+	var zero V
+	j := nv - 1
+	for k := n - 1; k >= 0; k-- {
+		if defs[k] == maxDef {
+			xs[k] = xs[j]
+			j--
+		} else {
+			xs[k] = zero
 		}
-		if maxDef > 0 && nv < n {
-			// Spread the dense non-null values over their rows, from the
-			// end so that none is overwritten before it moves.
-			j := nv - 1
-			for k := n - 1; k >= 0; k-- {
-				if defs[k] == maxDef {
-					vals[k] = vals[j]
-					j--
-				} else {
-					vals[k] = zero
-				}
+	}
+	return nulls{defs: defs, maxDef: maxDef}
+}
+
+// readIndexed is readPages for a column whose values the caller resolves
+// once per dictionary entry (systems and codes, which writers store in a
+// dictionary of a few hundred entries): for each batch of a
+// dictionary-encoded page, indexed gets the rows' indices in p's
+// dictionary (0 for null rows); a batch of a PLAIN page, or a chunk that
+// columnPages does not decode, goes to plain as readPages gives it.
+func readIndexed[T pageValue](c *chunkStream[T], r pageReader[T], m int, indexed func(lo int, idx []uint32, p *columnPages[T], null nulls), plain func(lo int, vals []T, null nulls)) error {
+	p, ok := r.(*columnPages[T])
+	if !ok {
+		return c.readPages(r, m, plain)
+	}
+	if len(c.idx) < directRows {
+		c.idx = make([]uint32, directRows)
+	}
+	if len(c.vals) < directRows {
+		c.vals = make([]T, directRows)
+		c.defs = make([]int16, directRows)
+	}
+	for got := 0; got < m; {
+		lvls, nv, ok, err := p.readIndices(int64(m-got), c.idx, c.defs)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if !p.HasNext() {
+				return errShortColumn
+			}
+			lvls, nv, err = p.ReadBatchInPage(int64(m-got), c.vals, c.defs, nil)
+			if err != nil {
+				return err
 			}
 		}
-		conv(lo, vals, null)
-	})
+		if lvls == 0 {
+			return errShortColumn
+		}
+		if p.maxDef == 0 {
+			nv = int(lvls)
+		}
+		if ok {
+			idx := c.idx[:lvls]
+			indexed(got, idx, p, spread(idx, nv, c.defs[:lvls], p.maxDef))
+		} else {
+			vals := c.vals[:lvls]
+			plain(got, vals, spread(vals, nv, c.defs[:lvls], p.maxDef))
+		}
+		got += int(lvls)
+	}
+	return nil
 }
 
 // densePages passes the next m rows of r to conv in batches as they are

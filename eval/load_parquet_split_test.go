@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -84,6 +85,7 @@ func TestDirectEventsSplitGroups(t *testing.T) {
 	}{
 		{"dictionary, small pages", []parquet.WriterProperty{parquet.WithDataPageSize(4 << 10)}},
 		{"version 2 plain pages", []parquet.WriterProperty{parquet.WithDataPageVersion(parquet.DataPageV2), parquet.WithDictionaryDefault(false), parquet.WithDataPageSize(4 << 10)}},
+		{"dictionary falling back to plain", []parquet.WriterProperty{parquet.WithDictionaryPageSizeLimit(64), parquet.WithDataPageSize(1 << 10)}},
 		{"delta text", []parquet.WriterProperty{parquet.WithDictionaryDefault(false), parquet.WithEncoding(parquet.Encodings.DeltaByteArray), parquet.WithEncodingFor("date", parquet.Encodings.Plain), parquet.WithEncodingFor("end_date", parquet.Encodings.Plain), parquet.WithEncodingFor("value", parquet.Encodings.Plain)}},
 	} {
 		path := filepath.Join(t.TempDir(), "events.parquet")
@@ -165,4 +167,57 @@ func TestDirectEventsSplitGroupErrors(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "row "+strconv.Itoa(at))
 	})
+}
+
+// Systems, codes and sources are resolved once per dictionary entry: an
+// entry of the code dictionary read under two systems resolves under
+// each, and a bad entry is reported at its first row.
+func TestDirectEventsCodeDictionaries(t *testing.T) {
+	mem := checkedAllocator(t)
+	nullable := nullableSchema(eventsSchema)
+	const header = "member_id,date,end_date,system,code,value,source,claim_id\n"
+	members := filepath.Join(cohortDir, "members.csv")
+	write := func(t *testing.T, text string, groupRows int64) string {
+		path := filepath.Join(t.TempDir(), "events.parquet")
+		recs := records(t, mem, nullable, text, 1000)
+		writeParquet(t, mem, path, nullable, recs, groupRows)
+		(&cohortRecords{events: recs}).release()
+		return path
+	}
+	t.Run("one code in two systems", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString(header)
+		for i := range 3000 {
+			system := []string{"CVX", "CPT", "LOINC"}[i%3]
+			fmt.Fprintf(&b, "M%d,2024-01-%02d,,%s,%d,,,\n", 1+i%2, 1+i%28, system, 3+i%5)
+		}
+		path := write(t, b.String(), 2000)
+		direct, viaArrow, errD, errA := loadBothWays(t, Files{Members: []string{members}, Events: []string{path}}, WithAllocator(mem))
+		require.NoError(t, errD)
+		require.NoError(t, errA)
+		assertSameData(t, viaArrow, direct)
+		assert.Len(t, direct.Codes.Values, 15, "5 codes in each of 3 systems")
+	})
+	for _, tc := range []struct{ name, bad, want string }{
+		{"blank code", "M1,2024-02-01,,CVX,  ,,,\n", "column code: null value in required column"},
+		{"blank system", "M1,2024-02-01,,  ,03,,,\n", "column system: null value in required column"},
+		{"source too long", "M1,2024-02-01,,CVX,03,," + strings.Repeat("s", maxKey+1) + ",\n", fmt.Sprintf("column source: a source of %d bytes (at most %d)", maxKey+1, maxKey)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			b.WriteString(header)
+			for i := range 100 {
+				if i == 40 || i == 70 {
+					b.WriteString(tc.bad)
+					continue
+				}
+				b.WriteString("M1,2024-01-01,,CVX,03,,registry,\n")
+			}
+			path := write(t, b.String(), 1000)
+			_, _, errD, errA := loadBothWays(t, Files{Members: []string{members}, Events: []string{path}}, WithAllocator(mem))
+			require.Error(t, errA)
+			assert.EqualError(t, errD, path+": row group 0, row 41: "+tc.want)
+			assert.Equal(t, errA.Error(), errD.Error())
+		})
+	}
 }

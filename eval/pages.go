@@ -38,9 +38,12 @@ type columnPages[T pageValue] struct {
 	codec  valueCodec[T]
 
 	// dict is the chunk's dictionary, decoded from (and for byte arrays
-	// aliasing) dictData.
+	// aliasing) dictData. dictGen counts the dictionaries read, across
+	// chunks, so that a caller keeping what it made of each entry knows
+	// when the entries change.
 	dict     []T
 	dictData []byte
+	dictGen  uint64
 
 	// The current data page: levels and values left, its definition
 	// levels and its values, PLAIN (values) or dictionary indices
@@ -194,7 +197,7 @@ func openPages[T pageValue](pf *file.Reader, rg *file.RowGroupReader, col int, b
 
 // reset starts reading the chunk of pages, keeping the buffers.
 func (b *columnPages[T]) reset(pages file.PageReader, d *schema.Column, codec valueCodec[T]) {
-	*b = columnPages[T]{pages: pages, descr: d, maxDef: d.MaxDefinitionLevel(), codec: codec, dict: b.dict[:0], dictData: b.dictData[:0], idx: b.idx[:0]}
+	*b = columnPages[T]{pages: pages, descr: d, maxDef: d.MaxDefinitionLevel(), codec: codec, dict: b.dict[:0], dictData: b.dictData[:0], dictGen: b.dictGen, idx: b.idx[:0]}
 }
 
 // close closes the page reader, returning its buffers to their pool.
@@ -293,6 +296,7 @@ func (b *columnPages[T]) readDictionary(data []byte, n int) error {
 		return fmt.Errorf("dictionary page: %w", err)
 	}
 	b.dict = dict
+	b.dictGen++
 	return nil
 }
 
@@ -316,27 +320,15 @@ func (b *columnPages[T]) ReadBatchInPage(batch int64, vals []T, defs, _ []int16)
 	if !b.HasNext() {
 		return 0, 0, b.err
 	}
-	n := min(int(min(batch, int64(b.left))), len(vals))
-	nv := n
-	if b.maxDef > 0 {
-		n = min(n, len(defs))
-		var err error
-		if nv, err = b.readLevels(defs[:n]); err != nil {
-			return 0, 0, fmt.Errorf("data page: definition levels: %w", err)
-		}
+	n, nv, err := b.levelsOf(batch, len(vals), defs)
+	if err != nil {
+		return 0, 0, err
 	}
 	if b.dictEnc {
 		idx := slices.Grow(b.idx[:0], nv)[:nv]
 		b.idx = idx
-		if err := b.indices.read(idx); err != nil {
-			return 0, 0, fmt.Errorf("data page: dictionary indices: %w", err)
-		}
-		var top uint32
-		for _, i := range idx {
-			top = max(top, i)
-		}
-		if nv > 0 && int(top) >= len(b.dict) {
-			return 0, 0, fmt.Errorf("data page: %w: dictionary index %d of %d values", errCorruptPage, top, len(b.dict))
+		if err := b.dictIndices(idx); err != nil {
+			return 0, 0, err
 		}
 		for k, i := range idx {
 			vals[k] = b.dict[i]
@@ -350,6 +342,59 @@ func (b *columnPages[T]) ReadBatchInPage(batch int64, vals []T, defs, _ []int16)
 	}
 	b.left -= n
 	return int64(n), nv, nil
+}
+
+// levelsOf starts a batch of the current page of at most batch levels
+// and room values: it reads the batch's definition levels into defs (when
+// the column has them) and returns the levels and how many are values.
+func (b *columnPages[T]) levelsOf(batch int64, room int, defs []int16) (n, nv int, err error) {
+	n = min(int(min(batch, int64(b.left))), room)
+	if b.maxDef == 0 {
+		return n, n, nil
+	}
+	n = min(n, len(defs))
+	if nv, err = b.readLevels(defs[:n]); err != nil {
+		return 0, 0, fmt.Errorf("data page: definition levels: %w", err)
+	}
+	return n, nv, nil
+}
+
+// dictIndices decodes the next len(idx) dictionary indices of the page
+// into idx, checking that each has an entry.
+func (b *columnPages[T]) dictIndices(idx []uint32) error {
+	if err := b.indices.read(idx); err != nil {
+		return fmt.Errorf("data page: dictionary indices: %w", err)
+	}
+	var top uint32
+	for _, i := range idx {
+		top = max(top, i)
+	}
+	if len(idx) > 0 && int(top) >= len(b.dict) {
+		return fmt.Errorf("data page: %w: dictionary index %d of %d values", errCorruptPage, top, len(b.dict))
+	}
+	return nil
+}
+
+// readIndices is ReadBatchInPage for a dictionary-encoded page, giving
+// the non-null values' indices in the dictionary (b.dict) instead of the
+// values: a caller that resolves each entry once then resolves a row by
+// its index. It reads nothing, and reports false, on a PLAIN page.
+func (b *columnPages[T]) readIndices(batch int64, idx []uint32, defs []int16) (int64, int, bool, error) {
+	if !b.HasNext() {
+		return 0, 0, false, b.err
+	}
+	if !b.dictEnc {
+		return 0, 0, false, nil
+	}
+	n, nv, err := b.levelsOf(batch, len(idx), defs)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	if err := b.dictIndices(idx[:nv]); err != nil {
+		return 0, 0, false, err
+	}
+	b.left -= n
+	return int64(n), nv, true, nil
 }
 
 // readLevels decodes the definition levels of len(defs) values into defs
