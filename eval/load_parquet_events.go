@@ -221,7 +221,8 @@ func (r *eventRegistry) source(s string) int32 {
 	return r.sources.id(s)
 }
 
-// groupKeys is what the first pass keeps of one row group: for each kept
+// groupKeys is what the first pass keeps of one task (a row group, or a
+// part of one; see directTasks): for each kept
 // row (a row whose code the measures need and whose member is known), in
 // row order, its member (replaced by the row's place in Data.Events before
 // the second pass), code and source, and which rows were kept. That
