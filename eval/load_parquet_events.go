@@ -222,9 +222,8 @@ func (r *eventRegistry) source(s string) int32 {
 }
 
 // groupKeys is what the first pass keeps of one task (a row group, or a
-// part of one; see directTasks): for each kept
-// row (a row whose code the measures need and whose member is known), in
-// row order, its member (replaced by the row's place in Data.Events before
+// part of one; see directTasks): for each kept row (a row whose code the
+// measures need and whose member is known), in row order, its member (replaced by the row's place in Data.Events before
 // the second pass), code and source, and which rows were kept. That
 // is 8 bytes a kept row, where holding the whole event until the rows are
 // grouped by member would take 36 and, with the grouped copy, twice the
