@@ -269,9 +269,14 @@ func getMany[K ~[]byte](t *keyTable, ns uint32, keys []K, sel []int32, out []int
 			}
 		}
 		// The reads alone, in a loop of a few instructions, so that the
-		// processor has all of the batch's misses in flight at once.
+		// processor has all of the batch's misses in flight at once. A
+		// 24-byte slot may span two cache lines, and a third of the
+		// lookups go on to the next slot: the reads cover the first byte
+		// of the slot and the last of the next one, so that the compares
+		// below hit instead of missing a second time, one after another.
 		for n := range batch {
-			touched += t.slots[probes[n].i].meta
+			i := probes[n].i
+			touched += uint32(t.slots[i].k0) + uint32(t.slots[(i+1)&mask].v)
 		}
 		for n, j := range batch {
 			p := &probes[n]
