@@ -223,8 +223,9 @@ func (r *eventRegistry) source(s string) int32 {
 
 // groupKeys is what the first pass keeps of one task (a row group, or a
 // part of one; see directTasks): for each kept row (a row whose code the
-// measures need and whose member is known), in row order, its member (replaced by the row's place in Data.Events before
-// the second pass), code and source, and which rows were kept. That
+// measures need and whose member is known), in row order, its member
+// (replaced by the row's place in Data.Events before the second pass),
+// code and source, and which rows were kept. That
 // is 8 bytes a kept row, where holding the whole event until the rows are
 // grouped by member would take 36 and, with the grouped copy, twice the
 // events' memory at the peak; 8 more for a row whose claim id the measures
@@ -508,7 +509,7 @@ type eventWorker struct {
 	// resolved to (see readIndexed): a namespace, a code, a source+1.
 	systemMemo dictMemo[uint32]
 	codeMemo   dictMemo[codeEntry]
-	sourceMemo dictMemo[int16]
+	sourceMemo dictMemo[int32]
 	codes      keyTable   // (system namespace, raw code) -> registry code, or -1
 	uses       []codeRule // by registry code, for the codes this worker has seen
 	sources    keyTable   // raw source -> registry source
@@ -1247,7 +1248,7 @@ func (w *eventWorker) decodeKeys(ch *eventChunks, m int, bad *rowError) error {
 				continue
 			}
 			if s := memo[i]; s > 0 {
-				w.source[r] = s - 1
+				w.source[r] = int16(s - 1)
 				continue
 			}
 			s, msg := w.sourceOf(p.dict[i])
@@ -1257,7 +1258,7 @@ func (w *eventWorker) decodeKeys(ch *eventChunks, m int, bad *rowError) error {
 				}
 				continue
 			}
-			memo[i] = s + 1
+			memo[i] = int32(s) + 1
 			w.source[r] = s
 		}
 	}, func(lo int, vals []parquet.ByteArray, null nulls) {
@@ -1522,8 +1523,8 @@ func spread[V any](xs []V, nv int, defs []int16, maxDef int16) nulls {
 }
 
 // readIndexed is readPages for a column whose values the caller resolves
-// once per dictionary entry (systems and codes, which writers store in a
-// dictionary of a few hundred entries): for each batch of a
+// once per dictionary entry (systems, codes and sources, which writers
+// store in a dictionary of a few hundred entries): for each batch of a
 // dictionary-encoded page, indexed gets the rows' indices in p's
 // dictionary (0 for null rows); a batch of a PLAIN page, or a chunk that
 // columnPages does not decode, goes to plain as readPages gives it.
